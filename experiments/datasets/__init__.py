@@ -1,0 +1,62 @@
+"""Loaders and task definitions for image benchmarks the user downloads themselves.
+
+* :func:`load_cifar10`, :func:`load_cifar100` - CIFAR python-pickle batches.
+* :func:`load_miniimagenet` - mini-ImageNet cache files (pickle or npz).
+* :func:`split_cifar10`, :func:`domain_cifar100`, :func:`split_miniimagenet` -
+  per-task index arrays (:class:`TaskSplit`); :data:`BENCHMARKS` ties them together.
+
+Nothing here downloads anything.  Pickles are read with restricted unpickling
+(:mod:`experiments.datasets.safe_pickle`), so a dataset file cannot run code.
+Any missing or malformed file raises :class:`DataFormatError` with one line naming it.
+The embedded MNIST subset lives in :mod:`experiments.data`, not here.
+"""
+from .cifar import load_cifar10, load_cifar100
+from .cifar_tasks import (
+    BENCHMARKS,
+    DOMAIN_CIFAR100_GROUPS,
+    BenchmarkSpec,
+    TaskSplit,
+    domain_cifar100,
+    split_cifar10,
+    split_miniimagenet,
+)
+from .errors import DataFileNotFoundError, DataFormatError
+from .image_dataset import ImageDataset
+from .miniimagenet import load_miniimagenet
+from .safe_pickle import RestrictedUnpickler, safe_load_pickle
+
+__all__ = [
+    "BENCHMARKS",
+    "BenchmarkSpec",
+    "DOMAIN_CIFAR100_GROUPS",
+    "DataFileNotFoundError",
+    "DataFormatError",
+    "ImageDataset",
+    "RestrictedUnpickler",
+    "TaskSplit",
+    "domain_cifar100",
+    "load_benchmark",
+    "load_cifar10",
+    "load_cifar100",
+    "load_miniimagenet",
+    "safe_load_pickle",
+    "split_cifar10",
+    "split_miniimagenet",
+]
+
+_LOADERS = {"load_cifar10": load_cifar10, "load_cifar100": load_cifar100, "load_miniimagenet": load_miniimagenet}
+
+
+def load_benchmark(name: str, root) -> tuple[ImageDataset, TaskSplit]:
+    """Load the dataset of benchmark ``name`` from ``root`` and build its tasks.
+
+    >>> ds, tasks = load_benchmark("split_cifar10", "~/data")  # doctest: +SKIP
+    >>> tasks.n_tasks, tasks.n_classes  # doctest: +SKIP
+    (5, 10)
+    """
+    try:
+        spec = BENCHMARKS[name]
+    except KeyError:
+        raise ValueError(f"unknown benchmark {name!r}; choose from {sorted(BENCHMARKS)}") from None
+    dataset = _LOADERS[spec.loader](root)
+    return dataset, spec.make_tasks(dataset)

@@ -1,0 +1,145 @@
+"""Incremental joint training with continual evaluation, batched over runs.
+
+One call of :func:`train_joint` trains ``n_runs`` independent networks (same method,
+different seeds or hyperparameters) as one batched computation. Per iteration t:
+
+1. each run draws its own batch, uniformly with replacement, from tasks 1..k;
+2. ``gain = controller.gain`` -- g(t), which already holds H(t-1): the one-step lag;
+3. forward with that gain, cross-entropy loss, backward, optimizer step on the weights;
+4. the uncertainty front end turns this batch's logits/losses into the drive H(t);
+5. evaluation (no gain update) on the test sets of all tasks seen so far, task 1 included;
+6. ``controller.step(H(t))`` gives g(t+1).
+
+Every run uses its own ``torch.Generator`` (seeded with its seed) for initialisation
+and batch sampling, so a run gives the same curves alone or in a batch (up to float
+rounding of the batched matmuls).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from experiments.streams import JointTrainingStream
+from lcne.uncertainty import softmax_entropy
+
+__all__ = ["RunRecord", "train_joint", "evaluate"]
+
+
+@dataclass
+class RunRecord:
+    """Per-iteration curves of ``n_runs`` runs (numpy arrays, run axis first).
+
+    accuracy, loss : (n_runs, iterations, n_tasks), NaN for tasks not yet seen
+    gain, entropy, drive, train_loss : (n_runs, iterations)
+    state : name -> (n_runs, iterations) recorded controller / front-end state
+    """
+
+    accuracy: np.ndarray
+    loss: np.ndarray
+    gain: np.ndarray
+    entropy: np.ndarray
+    drive: np.ndarray
+    train_loss: np.ndarray
+    state: Dict[str, np.ndarray]
+
+
+@torch.no_grad()
+def evaluate(model, stream: JointTrainingStream, context: int, gain, device="cpu"):
+    """Accuracy and mean loss per task on the test sets of tasks 1..context.
+
+    Returns two tensors (n_runs, context).
+    """
+    end = stream.test_end(context)
+    x = stream.test_x[:end].to(device)
+    y = stream.test_y[:end].to(device)
+    task = (stream.test_task[:end] - 1).to(device)
+    logits = model(x, gain)  # (R, M, C)
+    n_runs = logits.shape[0]
+    correct = (logits.argmax(-1) == y).to(torch.float64)
+    nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.repeat(n_runs), reduction="none")
+    nll = nll.view(n_runs, -1).to(torch.float64)
+    counts = torch.bincount(task, minlength=context).to(torch.float64)
+    acc = torch.zeros(n_runs, context, dtype=torch.float64, device=device).index_add_(1, task, correct)
+    loss = torch.zeros(n_runs, context, dtype=torch.float64, device=device).index_add_(1, task, nll)
+    return acc / counts, loss / counts
+
+
+def train_joint(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    controller,
+    signal,
+    stream: JointTrainingStream,
+    generators: Sequence[torch.Generator],
+    iterations_per_task: int,
+    batch_size: int,
+    device: str = "cpu",
+    on_iteration: Optional[Callable[[int], None]] = None,
+) -> RunRecord:
+    """Train ``model`` (``n_runs`` copies) through every context of ``stream``.
+
+    Parameters
+    ----------
+    model : batched network, ``model(x (R,B,F), gain (R,)) -> logits (R,B,C)``
+    optimizer : over the model's trainable parameters
+    controller : :class:`lcne.GainController` with ``n_runs`` runs
+    signal : :class:`lcne.uncertainty.UncertaintySignal` producing the drive
+    generators : one ``torch.Generator`` per run, for batch sampling
+    iterations_per_task : training iterations per context
+    on_iteration : called with the global iteration index after each iteration
+    """
+    n_runs = len(generators)
+    T, K = iterations_per_task * stream.n_tasks, stream.n_tasks
+    acc = np.full((n_runs, T, K), np.nan)
+    loss = np.full((n_runs, T, K), np.nan)
+    rec = {k: np.empty((n_runs, T)) for k in ("gain", "entropy", "drive", "train_loss")}
+    state_names = [f"lc_{n}" for n in controller.state_variables if n != "gain"]
+    state_names += [f"unc_{n}" for n in signal.state_variables]
+    state = {k: np.empty((n_runs, T)) for k in state_names}
+    train_x, train_y = stream.train_x.to(device), stream.train_y.to(device)
+
+    t = 0
+    for context in range(1, K + 1):
+        pool = stream.train_pool(context).to(device)
+        model.train()
+        for _ in range(iterations_per_task):
+            picks = torch.stack(
+                [torch.randint(len(pool), (batch_size,), generator=g) for g in generators]
+            ).to(device)
+            idx = pool[picks]  # (R, B)
+            x, y = train_x[idx], train_y[idx]
+
+            gain = controller.gain.to(device)  # g(t): holds H(t-1) -- the one-step lag
+            logits = model(x, gain)
+            per_sample = F.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none"
+            ).view(n_runs, batch_size)
+            optimizer.zero_grad(set_to_none=True)
+            per_sample.mean(dim=1).sum().backward()  # runs are independent: sum of losses
+            optimizer.step()
+
+            logits, per_sample = logits.detach(), per_sample.detach()
+            drive = signal(logits, per_sample)
+            a, l = evaluate(model, stream, context, gain, device)
+            acc[:, t, :context] = a.cpu().numpy()
+            loss[:, t, :context] = l.cpu().numpy()
+            rec["gain"][:, t] = gain.cpu().numpy()
+            rec["entropy"][:, t] = softmax_entropy(logits).cpu().numpy()
+            rec["drive"][:, t] = drive.cpu().numpy()
+            rec["train_loss"][:, t] = per_sample.mean(dim=1).cpu().numpy()
+
+            controller.step(drive.cpu())  # g(t+1) = f(g(t), H(t)); no update in evaluation
+            for name, value in controller.state().items():
+                if f"lc_{name}" in state:
+                    state[f"lc_{name}"][:, t] = value.numpy()
+            for name, value in signal.state().items():
+                state[f"unc_{name}"][:, t] = torch.as_tensor(value).numpy()
+            if on_iteration is not None:
+                on_iteration(t)
+            t += 1
+    return RunRecord(acc, loss, rec["gain"], rec["entropy"], rec["drive"], rec["train_loss"], state)
+

@@ -1,0 +1,142 @@
+"""Results as xarray Datasets: assembly, metadata and atomic netCDF writing.
+
+The schema is documented in ``docs/results-schema.md``; its version is stored in
+``attrs["lcne_schema_version"]``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Dict, Sequence
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["SCHEMA_VERSION", "record_to_dataset", "versions", "write_netcdf", "open_results"]
+
+SCHEMA_VERSION = 1
+
+
+def versions() -> Dict[str, str]:
+    """Versions of the packages that determine the numbers."""
+    import numpy
+    import torch
+
+    import lcne
+
+    return {
+        "lcne": lcne.__version__,
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "xarray": xr.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def git_revision() -> str:
+    """The git commit of the lcne source tree, or '' when not in a repository."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def record_to_dataset(record, method: str, seeds: Sequence[int], iterations_per_task: int) -> xr.Dataset:
+    """Turn a :class:`~experiments.protocol.RunRecord` of one method into a Dataset."""
+    n_runs, T, K = record.accuracy.shape
+    dims3 = ("optimizer", "seed", "iteration", "eval_task")
+    dims2 = ("optimizer", "seed", "iteration")
+    data = {
+        "accuracy": (dims3, record.accuracy[None].astype(np.float32)),
+        "loss": (dims3, record.loss[None].astype(np.float32)),
+        "gain": (dims2, record.gain[None]),
+        "entropy": (dims2, record.entropy[None]),
+        "drive": (dims2, record.drive[None]),
+        "train_loss": (dims2, record.train_loss[None]),
+    }
+    for name, arr in record.state.items():
+        data[name] = (dims2, arr[None])
+    coords = {
+        "optimizer": [method],
+        "seed": list(seeds),
+        "iteration": np.arange(T),
+        "eval_task": np.arange(1, K + 1),
+        "train_task": ("iteration", np.arange(T) // iterations_per_task + 1),
+    }
+    ds = xr.Dataset(data, coords=coords)
+    ds["accuracy"].attrs.update(units="1", long_name="test accuracy (fraction)")
+    ds["loss"].attrs.update(units="nat", long_name="mean test cross-entropy")
+    ds["gain"].attrs.update(units="1", long_name="gain g(t) applied at iteration t")
+    ds["entropy"].attrs.update(units="nat", long_name="mean softmax entropy of the training batch")
+    ds["drive"].attrs.update(long_name="uncertainty drive given to the gain controller")
+    ds["train_loss"].attrs.update(units="nat", long_name="mean training-batch cross-entropy")
+    return ds
+
+
+def finish_attrs(ds: xr.Dataset, config_json: str, benchmark: str, iterations_per_task: int, extra=None) -> xr.Dataset:
+    """Attach the metadata every results file carries."""
+    ds.attrs.update(
+        benchmark=benchmark,
+        iterations_per_task=int(iterations_per_task),
+        n_tasks=int(ds.sizes["eval_task"]),
+        config=config_json,
+        versions=json.dumps(versions(), sort_keys=True),
+        lcne_schema_version=SCHEMA_VERSION,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        git_revision=git_revision(),
+    )
+    if extra:
+        ds.attrs.update(extra)
+    return ds
+
+
+def write_netcdf(ds: xr.Dataset, path) -> Path:
+    """Write ``ds`` to ``path`` atomically: a temporary file in the same folder, then rename.
+
+    An interrupted write never leaves a partial file under the final name.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def open_results(path) -> xr.Dataset:
+    """Open a results file, checking that it is an lcne results file of a known schema."""
+    from experiments.errors import DataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"results file {path} not found")
+    try:
+        ds = xr.load_dataset(path, engine="h5netcdf")
+    except Exception as exc:  # h5py/xarray raise many types for bad files
+        raise DataError(f"{path} is not a readable netCDF results file ({type(exc).__name__})") from None
+    version = ds.attrs.get("lcne_schema_version")
+    if version is None:
+        raise DataError(f"{path} has no lcne_schema_version attribute: not an lcne results file")
+    if int(version) != SCHEMA_VERSION:
+        raise DataError(
+            f"{path} was written with results schema {version}; this lcne reads schema {SCHEMA_VERSION}"
+        )
+    return ds

@@ -1,0 +1,171 @@
+"""Gain controllers: the seam between LC-NE dynamics and the network's layers.
+
+A controller holds the state of ``n_runs`` independent gain processes (one per run in a
+batched computation). The training loop uses it in exactly two places::
+
+    gain = controller.gain          # g(t): already contains H(t-1) -- the one-step lag
+    ...forward/backward/optimizer step with `gain`, then evaluation with `gain`...
+    controller.step(entropy)        # g(t+1) from g(t) and H(t)
+
+Time unit: one *training iteration*. Controllers with continuous-time dynamics (the
+explicit LC models) say how much model time one iteration advances.
+
+Every controller declares ``state_variables``; :meth:`GainController.state` returns one
+tensor of shape ``(n_runs,)`` per name, which the recorder stores as ``lc_<name>``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+import torch
+
+__all__ = [
+    "CONTROLLERS",
+    "ConstantGain",
+    "GainController",
+    "PaperGain",
+    "make_controller",
+    "register_controller",
+]
+
+
+def _per_run(value, n_runs: int, name: str) -> torch.Tensor:
+    """Broadcast a scalar or a length-``n_runs`` sequence to a float64 tensor (n_runs,)."""
+    t = torch.as_tensor(value, dtype=torch.float64).flatten()
+    if t.numel() == 1:
+        return t.expand(n_runs).clone()
+    if t.numel() != n_runs:
+        raise ValueError(f"{name}: got {t.numel()} values for {n_runs} runs")
+    return t.clone()
+
+
+class GainController:
+    """Base class: a gain process per run, advanced once per training iteration.
+
+    Subclasses implement :meth:`_advance` and may extend ``state_variables``.
+
+    Parameters
+    ----------
+    n_runs : int
+        Number of independent runs batched together.
+    """
+
+    #: names of the recorded state variables (each ``(n_runs,)``); ``gain`` is always first
+    state_variables: tuple = ("gain",)
+
+    def __init__(self, n_runs: int = 1):
+        if n_runs < 1:
+            raise ValueError("n_runs must be >= 1")
+        self.n_runs = int(n_runs)
+        self._gain = torch.ones(self.n_runs, dtype=torch.float64)
+
+    @property
+    def gain(self) -> torch.Tensor:
+        """Gain to apply at the current iteration, shape ``(n_runs,)``, float32."""
+        return self._gain.to(torch.float32)
+
+    def step(self, drive: torch.Tensor) -> torch.Tensor:
+        """Advance one training iteration with this iteration's uncertainty ``drive``.
+
+        Parameters
+        ----------
+        drive : Tensor, shape (n_runs,)
+            Uncertainty of the batch just trained on (nats for softmax entropy).
+
+        Returns
+        -------
+        Tensor, shape (n_runs,)
+            The gain for the next iteration (also available as :attr:`gain`).
+        """
+        drive = torch.as_tensor(drive, dtype=torch.float64).reshape(self.n_runs)
+        self._gain = self._advance(drive)
+        return self.gain
+
+    def _advance(self, drive: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def state(self) -> Dict[str, torch.Tensor]:
+        """Current state, one float64 tensor ``(n_runs,)`` per name in ``state_variables``."""
+        return {"gain": self._gain.clone()}
+
+    def config(self) -> dict:
+        """Parameters as plain Python values (stored in result attributes)."""
+        return {"name": getattr(self, "name", type(self).__name__)}
+
+
+class ConstantGain(GainController):
+    """Gain held fixed at ``value`` (baselines use 1: the plain network)."""
+
+    name = "constant"
+
+    def __init__(self, n_runs: int = 1, value=1.0):
+        super().__init__(n_runs)
+        self.value = _per_run(value, self.n_runs, "value")
+        self._gain = self.value.clone()
+
+    def _advance(self, drive):
+        return self.value.clone()
+
+    def config(self):
+        return {"name": self.name, "value": self.value.tolist()}
+
+
+class PaperGain(GainController):
+    """The paper's leaky integrator (Rodriguez-Garcia et al. 2025, eq. 4).
+
+    ``g(t+1) = gamma * g(t) + (1 - gamma) * g0 + eta * H(t)``
+
+    with ``H(t)`` the mean softmax entropy (nats) of training batch ``t``. ``g0`` is the
+    tonic baseline, ``eta * H`` the phasic burst. Time constant ``-1/ln(gamma)``
+    iterations (about 9.5 for gamma = 0.9); steady state ``g0 + eta * H / (1 - gamma)``.
+
+    Parameters
+    ----------
+    n_runs : int
+    gamma : float in [0, 1)
+        Decay per iteration.
+    g0 : float
+        Tonic baseline (dimensionless).
+    eta : float or sequence of n_runs floats
+        Burst scale (per nat of entropy). Per-run values allow batched eta sweeps.
+    g_init : float, optional
+        Initial gain; defaults to ``g0``.
+    """
+
+    name = "paper"
+
+    def __init__(self, n_runs: int = 1, gamma: float = 0.9, g0: float = 1.0, eta=0.4, g_init=None):
+        super().__init__(n_runs)
+        self.gamma = float(gamma)
+        self.g0 = float(g0)
+        self.eta = _per_run(eta, self.n_runs, "eta")
+        self._gain = _per_run(self.g0 if g_init is None else g_init, self.n_runs, "g_init")
+
+    def _advance(self, drive):
+        return self.gamma * self._gain + (1.0 - self.gamma) * self.g0 + self.eta * drive
+
+    def config(self):
+        return {"name": self.name, "gamma": self.gamma, "g0": self.g0, "eta": self.eta.tolist()}
+
+
+#: name -> factory ``f(n_runs, **params) -> GainController``
+CONTROLLERS: Dict[str, Callable[..., GainController]] = {
+    "constant": ConstantGain,
+    "paper": PaperGain,
+}
+
+
+def register_controller(name: str, factory: Callable[..., GainController]) -> None:
+    """Make a controller selectable by ``name`` (used by the explicit LC models)."""
+    CONTROLLERS[name] = factory
+
+
+def make_controller(name: str, n_runs: int = 1, **params) -> GainController:
+    """Build a registered controller by name."""
+    try:
+        factory = CONTROLLERS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown gain controller {name!r}; known: {', '.join(sorted(CONTROLLERS))}"
+        ) from None
+    return factory(n_runs=n_runs, **params)

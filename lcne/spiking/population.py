@@ -1,0 +1,540 @@
+"""A spiking locus coeruleus population in Brian2.
+
+Each cell is a leaky integrate-and-fire pacemaker with a slow after-hyperpolarisation
+(AHP), electrotonic (gap-junction) coupling to a few partners and a shared afferent input;
+every spike releases norepinephrine (NE) into one extracellular pool that is cleared with
+a time constant. Per cell ``i`` (Brian2 units)::
+
+    C_m dv/dt   = g_L (E_L - v) + I_pace,i + I_in,i(t) + I_gap,i - w   + noise
+    dw/dt       = -w / tau_AHP                      at a spike: v <- V_reset, w <- w + b_AHP
+    I_gap,i     = sum_j g_gap (v_j - v_i)           at a partner's spike: v_i += g_gap A_spike / C_m
+    I_in,i(t)   = input_pA * a_i * s_aff(t)         s_aff: stimulus delayed and low-passed
+    dNE/dt      = -NE / tau_NE + q * (spikes of all cells)
+
+The interspike interval is set by the slow AHP decaying below the pacemaker drive (a slow
+depolarising ramp, as in LC cells), so the tonic rate is robustly low (~2 Hz). A brief
+input makes every cell fire 1-3 spikes; the spikes add up in ``w`` and silence the cell
+for a few hundred ms (the post-activation pause). The gap-junction conductance ``g_gap``
+plays the role of the coupling ("coherence") ``C`` of the Gilzenrat rate model.
+
+Several *conditions* (parameter sets) can run side by side in one simulation: each gets
+its own block of ``n_cells`` cells, its own gap-junction network and NE pool, and they
+share the stimulus. That is how the validation sweeps coupling and baseline rate with one
+compiled network.
+
+Example
+-------
+>>> from lcne.spiking import LCPopulation, protocols          # doctest: +SKIP
+>>> pop = LCPopulation(n_cells=200, seed=1)                   # doctest: +SKIP
+>>> ds = pop.run(protocols.pulses(3000.0, [1500.0]))          # doctest: +SKIP
+>>> ds.rate.sel(condition=0).mean("time")                     # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import xarray as xr
+from scipy.signal import lfilter
+
+import brian2 as b2
+
+from lcne.spiking.protocols import Stimulus
+
+__all__ = [
+    "LCParams",
+    "LCPopulation",
+    "SPECIES_PRESETS",
+    "CODEGEN_TARGETS",
+    "SPIKING_SCHEMA_VERSION",
+    "parameter_table",
+    "ne_trace",
+]
+
+log = logging.getLogger(__name__)
+
+#: version of the Dataset layout written by :meth:`LCPopulation.run`
+SPIKING_SCHEMA_VERSION = 1
+
+#: code generation targets :class:`LCPopulation` accepts
+CODEGEN_TARGETS = ("cython", "numpy", "cpp_standalone")
+
+
+def _p(default, unit: str, doc: str, source: str):
+    return field(default=default, metadata={"unit": unit, "doc": doc, "source": source})
+
+
+@dataclass(frozen=True)
+class LCParams:
+    """Parameters of the spiking LC population; units are in the field names.
+
+    Every field carries ``metadata`` with ``unit``, ``doc`` and ``source``;
+    :func:`parameter_table` prints them. "Tuned" means chosen by us so that the model meets
+    the acceptance target named in the source column; "chosen" means a plausible value that
+    no check constrains.
+    """
+
+    # membrane
+    c_m_pF: float = _p(100.0, "pF", "membrane capacitance", "chosen (large LC somata); not fitted")
+    g_leak_nS: float = _p(4.0, "nS", "leak conductance (input resistance 250 MOhm, tau_m 25 ms)", "chosen; not fitted")
+    e_leak_mV: float = _p(-60.0, "mV", "leak reversal / rest", "rest of the Carter et al. 2012 LC model (lcne-notes 2.3)")
+    v_threshold_mV: float = _p(-50.0, "mV", "spike threshold", "chosen")
+    v_reset_mV: float = _p(-65.0, "mV", "reset after a spike (fast AHP trough)", "chosen")
+    refractory_ms: float = _p(5.0, "ms", "absolute refractory period (broad LC spikes)", "chosen")
+    # pacemaking
+    pacemaker_pA: float = _p(
+        47.0, "pA", "mean constant pacemaker current",
+        "tuned to a tonic rate of ~2 Hz (target 1-3 Hz: Carter et al. 2010; lcne-notes 4.1)")
+    pacemaker_cv: float = _p(
+        0.05, "1", "coefficient of variation of the pacemaker current across cells (intrinsic frequency spread)",
+        "spread of intrinsic frequencies as in Brown et al. 2004 (lcne-notes 2.2); value chosen")
+    noise_mV: float = _p(1.5, "mV", "sd of the free membrane-potential fluctuation (white current noise)", "chosen")
+    # slow AHP / adaptation
+    tau_ahp_ms: float = _p(250.0, "ms", "decay time constant of the slow AHP current",
+                           "slow AHP 100-500 ms (lcne-notes 2.6)")
+    b_ahp_pA: float = _p(40.0, "pA", "slow AHP increment per spike",
+                         "tuned to a post-burst pause of 200-500 ms (lcne-notes 4.1, reviews [P])")
+    # gap junctions
+    g_gap_nS: float = _p(0.2, "nS", "conductance of one gap junction; the analogue of the rate model's C",
+                         "coupling as coherence C: Usher et al. 1999, Gilzenrat et al. 2002 (lcne-notes 1.3, 2.6); value chosen")
+    gap_partners: float = _p(8.0, "1", "mean number of gap-junction partners per cell (random, symmetric)", "chosen")
+    spikelet_mV_ms: float = _p(60.0, "mV*ms", "area of the spike above the reset that a junction passes to a partner",
+                               "chosen (a ~1 ms spike peaking ~60 mV above threshold)")
+    # afferent input
+    input_pA: float = _p(60.0, "pA", "input current per unit of stimulus s",
+                         "tuned to 1-3 spikes at 10-20 Hz for a 100 ms pulse (lcne-notes 4.1)")
+    input_spread: float = _p(0.5, "1", "afferent weights are uniform on [1 - spread, 1 + spread]", "chosen")
+    afferent_delay_ms: float = _p(15.0, "ms", "delay of the sensory pathway before LC (species preset)",
+                                  "chosen so that latency lands in the species range (rat 15-60 ms)")
+    afferent_tau_ms: float = _p(5.0, "ms", "low-pass time constant of the afferent input", "chosen")
+    # NE release
+    tau_ne_ms: float = _p(250.0, "ms", "clearance time constant of extracellular NE",
+                          "'model' preset 0.25 s: Gilzenrat tau_u ~ 250 ms, NEST tau_n 200 ms (lcne-notes 4.2)")
+    ne_per_spike_nM: float = _p(
+        14.0 / (1500 * 2.0 * 0.25), "nM", "NE added to the pool by one spike of one real LC cell",
+        "derived: basal NE 14 nM (Abercrombie et al. 1988) = 1500 cells x 2 Hz x tau_NE 0.25 s x q")
+    nucleus_cells: float = _p(1500.0, "1", "LC cells in the nucleus; each model cell stands for nucleus_cells/n_cells",
+                              "~1,500 per rat LC (lcne-notes 2.6)")
+    # numerics
+    dt_ms: float = _p(0.1, "ms", "integration step (Euler-Maruyama)", "numerics")
+    record_dt_ms: float = _p(1.0, "ms", "sampling interval of rate and NE", "numerics")
+
+    def replace(self, **changes) -> "LCParams":
+        """A copy with ``changes``; unknown names raise ``ValueError``."""
+        known = {f.name for f in dataclasses.fields(self)}
+        bad = sorted(set(changes) - known)
+        if bad:
+            raise ValueError(f"unknown LC parameter(s) {bad}; known: {', '.join(sorted(known))}")
+        return dataclasses.replace(self, **{k: float(v) for k, v in changes.items()})
+
+    @classmethod
+    def for_species(cls, species: str = "rat", **changes) -> "LCParams":
+        """Defaults with the species preset (see :data:`SPECIES_PRESETS`) and ``changes``."""
+        if species not in SPECIES_PRESETS:
+            raise ValueError(f"unknown species {species!r}; known: {', '.join(SPECIES_PRESETS)}")
+        return cls().replace(**{**SPECIES_PRESETS[species], **changes})
+
+    def to_dict(self) -> Dict[str, float]:
+        return dataclasses.asdict(self)
+
+
+#: parameter changes per species (the afferent delay sets the response latency)
+SPECIES_PRESETS: Dict[str, Dict[str, float]] = {
+    "rat": {"afferent_delay_ms": 15.0},
+    "monkey": {"afferent_delay_ms": 75.0},
+}
+
+_GLOBAL_ONLY = ("dt_ms", "record_dt_ms")
+
+
+def parameter_table() -> List[Dict[str, str]]:
+    """One row per :class:`LCParams` field: name, default, unit, meaning, source."""
+    rows = []
+    for f in dataclasses.fields(LCParams):
+        rows.append({"name": f.name, "default": f"{f.default:.4g}", "unit": f.metadata["unit"],
+                     "doc": f.metadata["doc"], "source": f.metadata["source"]})
+    return rows
+
+
+_EQS = """
+dv/dt = (g_leak*(e_leak - v) + i_pace + i_in + i_gap - w_ahp)/c_m + noise*sqrt(2*g_leak/c_m)*xi : volt (unless refractory)
+dw_ahp/dt = -w_ahp/tau_ahp : amp
+i_in : amp
+i_gap : amp
+c_m : farad (constant)
+g_leak : siemens (constant)
+e_leak : volt (constant)
+v_th : volt (constant)
+v_reset : volt (constant)
+t_ref : second (constant)
+i_pace : amp (constant)
+noise : volt (constant)
+tau_ahp : second (constant)
+b_ahp : amp (constant)
+input_amp : amp (constant)
+input_weight : 1 (constant)
+block : integer (constant)
+"""
+
+_GAP_MODEL = """
+g_gap : siemens (constant)
+spikelet : volt*second (constant)
+i_gap_post = g_gap*(v_pre - v_post) : amp (summed)
+"""
+
+#: the afferent input is piecewise constant on its own grid, so it is refreshed on that grid
+_INPUT_UPDATE = "i_in = input_amp*input_weight*afferent(t, block)"
+
+
+def ne_trace(spike_times_ms, release_nM: float, tau_ms: float, times_ms) -> np.ndarray:
+    """Extracellular NE at ``times_ms`` from the spikes of a population.
+
+    Exact solution of ``dNE/dt = -NE / tau + release * sum_k delta(t - t_k)`` with
+    ``NE = 0`` before the first spike: ``NE(t) = release * sum_{t_k < t} exp(-(t - t_k)/tau)``.
+    The pool has no feedback onto the cells, so evaluating it after the simulation gives
+    the same trace as integrating it alongside, without a per-step cost.
+
+    Parameters
+    ----------
+    spike_times_ms : array of float
+        Spike times of all cells feeding the pool, ms (any order; may be negative).
+    release_nM : float
+        NE added per spike, nM.
+    tau_ms : float
+        Clearance time constant, ms.
+    times_ms : array of float, increasing
+        Times at which NE is returned, ms.
+
+    Returns
+    -------
+    ndarray, nM, same shape as ``times_ms``.
+    """
+    t = np.sort(np.asarray(spike_times_ms, dtype=float))
+    times = np.asarray(times_ms, dtype=float)
+    if tau_ms <= 0:
+        raise ValueError("tau_ms must be > 0")
+    # spikes strictly before each sample time, accumulated with a running exponential sum
+    count_before = np.searchsorted(t, times, side="left")
+    ref = times[-1] if times.size else 0.0
+    weights = np.exp(np.clip((t - ref) / tau_ms, -700.0, 0.0))  # relative to the last sample
+    csum = np.concatenate([[0.0], np.cumsum(weights)])
+    return release_nM * csum[count_before] * np.exp((ref - times) / tau_ms)
+
+
+class LCPopulation:
+    """N spiking LC cells per condition, simulated with Brian2.
+
+    Parameters
+    ----------
+    n_cells : int
+        Cells per condition (a few hundred by default; ~1,500 is one rat LC).
+    params : LCParams, optional
+        Base parameters (default ``LCParams()``, the rat preset).
+    seed : int
+        Seeds both the heterogeneity/connectivity (numpy) and Brian2's noise.
+    target : {"cython", "numpy", "cpp_standalone"}
+        Brian2 code generation target. ``cython`` compiles once per code version (cached
+        on disk); ``cpp_standalone`` compiles a C++ project into ``build_dir`` and is the
+        fastest for long runs.
+    build_dir : str, optional
+        Project folder for ``cpp_standalone`` (default: a folder under the temp dir,
+        reused so unchanged files are not recompiled).
+    **overrides :
+        Changes to ``params`` (e.g. ``g_gap_nS=0.5``).
+    """
+
+    def __init__(self, n_cells: int = 300, params: Optional[LCParams] = None, seed: int = 0,
+                 target: str = "cython", build_dir: Optional[str] = None, **overrides):
+        if int(n_cells) < 1:
+            raise ValueError(f"n_cells must be >= 1, got {n_cells}")
+        if target not in CODEGEN_TARGETS:
+            raise ValueError(f"target must be one of {CODEGEN_TARGETS}, got {target!r}")
+        self.n_cells = int(n_cells)
+        self.params = (params or LCParams()).replace(**overrides)
+        self.seed = int(seed)
+        self.target = target
+        self.build_dir = build_dir or os.path.join(tempfile.gettempdir(), "lcne_spiking_standalone")
+
+    def run(self, stimulus: Stimulus, conditions: Optional[Sequence[Dict[str, float]]] = None,
+            warmup_ms: float = 1000.0, record_v: int = 0) -> xr.Dataset:
+        """Simulate the population under ``stimulus``.
+
+        Parameters
+        ----------
+        stimulus : Stimulus
+            Dimensionless input trace; time 0 of the output is its first sample.
+        conditions : sequence of dict, optional
+            Parameter changes, one dict per condition (default: one condition, no change).
+            Any :class:`LCParams` field except ``dt_ms`` and ``record_dt_ms`` may vary.
+        warmup_ms : float
+            Unrecorded time without input before the stimulus starts, ms (lets the
+            pacemakers reach their steady firing).
+        record_v : int
+            Number of cells per condition whose membrane potential is recorded.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``rate`` (condition, time), Hz: population rate in ``[t, t + record_dt)``;
+            ``ne`` (condition, time), nM: extracellular NE at ``t``;
+            ``stimulus`` (time): the input ``s``; ``spike_time`` (spike), ms, and
+            ``spike_cell`` (spike): every spike; ``cell_condition``, ``cell_pacemaker``
+            (pA) and ``cell_input_weight`` over ``cell``; ``v`` (condition, vcell, time), mV,
+            when ``record_v > 0``. Coordinates: ``time`` (ms), ``condition`` and, along it,
+            one coordinate per varied parameter. ``attrs`` hold the parameters (JSON).
+        """
+        conds = [dict(c) for c in conditions] if conditions else [{}]
+        cparams = [self.params.replace(**c) for c in conds]
+        for key in _GLOBAL_ONLY:
+            if any(getattr(p, key) != getattr(self.params, key) for p in cparams):
+                raise ValueError(f"{key} cannot differ between conditions")
+        base = self.params
+        if warmup_ms < 0:
+            raise ValueError("warmup_ms must be >= 0")
+        n_rec = int(round(stimulus.duration_ms / base.record_dt_ms))
+        if n_rec < 1:
+            raise ValueError("stimulus is shorter than one record interval")
+        t0 = time.perf_counter()
+        raw = self._simulate(stimulus, cparams, warmup_ms, int(record_v))
+        wall = time.perf_counter() - t0
+        ds = self._to_dataset(raw, stimulus, conds, cparams, warmup_ms, n_rec)
+        ds.attrs["wall_time_s"] = round(wall, 3)
+        log.info("LC population: %d conditions x %d cells, %.1f s biological, %s: %.2f s wall (%.2f s simulating)",
+                 len(cparams), self.n_cells, stimulus.duration_ms / 1000, self.target, wall, raw["sim_s"])
+        return ds
+
+    # ------------------------------------------------------------------ simulation
+    def _cell_arrays(self, cparams: List[LCParams], rng: np.random.Generator) -> Dict[str, np.ndarray]:
+        n = self.n_cells
+        cols: Dict[str, List[np.ndarray]] = {}
+
+        def put(name, value):
+            cols.setdefault(name, []).append(np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy())
+
+        for k, p in enumerate(cparams):
+            put("block", k)
+            put("c_m", p.c_m_pF)
+            put("g_leak", p.g_leak_nS)
+            put("e_leak", p.e_leak_mV)
+            put("v_th", p.v_threshold_mV)
+            put("v_reset", p.v_reset_mV)
+            put("t_ref", p.refractory_ms)
+            put("i_pace", p.pacemaker_pA * (1.0 + p.pacemaker_cv * rng.standard_normal(n)))
+            put("noise", p.noise_mV)
+            put("tau_ahp", p.tau_ahp_ms)
+            put("b_ahp", p.b_ahp_pA)
+            put("input_amp", p.input_pA)
+            put("input_weight", rng.uniform(1.0 - p.input_spread, 1.0 + p.input_spread, n))
+            put("v0", rng.uniform(p.v_reset_mV, p.v_threshold_mV, n))
+            put("w0", rng.uniform(0.0, p.b_ahp_pA, n))
+        return {k: np.concatenate(v) for k, v in cols.items()}
+
+    def _gap_pairs(self, cparams: List[LCParams], rng: np.random.Generator):
+        """Symmetric random gap-junction partners within each condition block."""
+        pre, post, g, spk = [], [], [], []
+        n = self.n_cells
+        for k, p in enumerate(cparams):
+            n_pairs = int(round(n * p.gap_partners / 2.0))
+            if n < 2 or n_pairs == 0:
+                continue
+            a = rng.integers(0, n, 2 * n_pairs)
+            b = rng.integers(0, n, 2 * n_pairs)
+            keep = a != b
+            lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
+            pairs = np.unique(np.stack([lo, hi], axis=1), axis=0)
+            pairs = pairs[rng.permutation(len(pairs))[:n_pairs]] + k * n
+            pre += [pairs[:, 0], pairs[:, 1]]
+            post += [pairs[:, 1], pairs[:, 0]]
+            g.append(np.full(2 * len(pairs), p.g_gap_nS))
+            spk.append(np.full(2 * len(pairs), p.spikelet_mV_ms))
+        if not pre:
+            return None
+        return np.concatenate(pre), np.concatenate(post), np.concatenate(g), np.concatenate(spk)
+
+    def _afferent(self, stimulus: Stimulus, cparams: List[LCParams], warmup_ms: float):
+        """Stimulus after each condition's afferent delay and low-pass, with warm-up zeros."""
+        grid = stimulus if stimulus.dt_ms <= 1.0 else stimulus.resample(1.0)
+        dt = grid.dt_ms
+        n_warm = int(round(warmup_ms / dt))
+        cols = []
+        for p in cparams:
+            shift = int(round(p.afferent_delay_ms / dt))
+            s = np.concatenate([np.zeros(n_warm + shift), grid.values])
+            if p.afferent_tau_ms > 0:
+                decay = np.exp(-dt / p.afferent_tau_ms)
+                # exact first-order low-pass of a held input, sampled at bin starts
+                s = lfilter([0.0, 1.0 - decay], [1.0, -decay], s)
+            cols.append(s)
+        width = max(len(c) for c in cols)
+        values = np.zeros((width, len(cols)))
+        for k, c in enumerate(cols):
+            values[: len(c), k] = c
+        return values, dt
+
+    def _simulate(self, stimulus: Stimulus, cparams: List[LCParams], warmup_ms: float, record_v: int):
+        standalone = self.target == "cpp_standalone"
+        prev_device = b2.get_device()
+        prev_target = b2.prefs.codegen.target
+        if standalone:
+            b2.set_device("cpp_standalone", directory=self.build_dir, build_on_run=False)
+        else:
+            b2.prefs.codegen.target = self.target
+        try:
+            return self._build_and_run(stimulus, cparams, warmup_ms, record_v, standalone)
+        finally:
+            if standalone:
+                b2.device.reinit()
+                b2.set_device(prev_device, build_on_run=True)
+            b2.prefs.codegen.target = prev_target
+
+    def _build_and_run(self, stimulus, cparams, warmup_ms, record_v, standalone):
+        ms, mV, pA, nS, pF = b2.ms, b2.mV, b2.pA, b2.nS, b2.pF
+        base = self.params
+        rng = np.random.default_rng(self.seed)
+        b2.seed(self.seed)
+        dt = base.dt_ms * ms
+        n_blocks = len(cparams)
+        n_total = self.n_cells * n_blocks
+        cells = self._cell_arrays(cparams, rng)
+        aff_values, aff_dt = self._afferent(stimulus, cparams, warmup_ms)
+        afferent = b2.TimedArray(aff_values, dt=aff_dt * ms)
+
+        lc = b2.NeuronGroup(n_total, _EQS, threshold="v > v_th", reset="v = v_reset\nw_ahp += b_ahp",
+                            refractory="t_ref", method="euler", dt=dt, name="lc")
+        lc.run_regularly(_INPUT_UPDATE, dt=aff_dt * ms, when="start", name="lc_input",
+                         namespace={"afferent": afferent})
+        lc.block = cells["block"].astype(int)
+        lc.c_m = cells["c_m"] * pF
+        lc.g_leak = cells["g_leak"] * nS
+        lc.e_leak = cells["e_leak"] * mV
+        lc.v_th = cells["v_th"] * mV
+        lc.v_reset = cells["v_reset"] * mV
+        lc.t_ref = cells["t_ref"] * ms
+        lc.i_pace = cells["i_pace"] * pA
+        lc.noise = cells["noise"] * mV
+        lc.tau_ahp = cells["tau_ahp"] * ms
+        lc.b_ahp = cells["b_ahp"] * pA
+        lc.input_amp = cells["input_amp"] * pA
+        lc.input_weight = cells["input_weight"]
+        lc.v = cells["v0"] * mV
+        lc.w_ahp = cells["w0"] * pA
+        objects = [lc]
+
+        pairs = self._gap_pairs(cparams, rng)
+        if pairs is not None:
+            gap = b2.Synapses(lc, lc, model=_GAP_MODEL, on_pre="v_post += g_gap*spikelet/c_m_post",
+                              dt=dt, name="gap")
+            gap.connect(i=pairs[0], j=pairs[1])
+            gap.g_gap = pairs[2] * nS
+            gap.spikelet = pairs[3] * mV * ms
+            objects.append(gap)
+
+        spikes = b2.SpikeMonitor(lc, record=True, name="spikes")
+        rec_dt = base.record_dt_ms * ms
+        objects.append(spikes)
+        v_idx = np.array([], dtype=int)
+        if record_v > 0:
+            per = min(record_v, self.n_cells)
+            v_idx = np.concatenate([k * self.n_cells + np.arange(per) for k in range(n_blocks)])
+            v_mon = b2.StateMonitor(lc, "v", record=v_idx, dt=rec_dt, name="v_mon")
+            objects.append(v_mon)
+
+        net = b2.Network(*objects)
+        total = (warmup_ms + stimulus.duration_ms) * ms
+        t_sim = time.perf_counter()
+        net.run(total, namespace={})
+        if standalone:
+            b2.device.build(directory=self.build_dir, compile=True, run=True, clean=False)
+            sim_s = float(b2.device._last_run_time)
+        else:
+            sim_s = time.perf_counter() - t_sim
+        out = {
+            "spike_t_ms": np.asarray(spikes.t / ms, dtype=float),
+            "spike_i": np.asarray(spikes.i[:], dtype=np.int64),
+            "cells": cells,
+            "sim_s": sim_s,
+            "n_gap_synapses": 0 if pairs is None else int(len(pairs[0])),
+        }
+        if record_v > 0:
+            out["v_t_ms"] = np.asarray(v_mon.t / ms, dtype=float)
+            out["v_mV"] = np.asarray(v_mon.v / mV, dtype=float).reshape(n_blocks, -1, len(out["v_t_ms"]))
+        return out
+
+    # ------------------------------------------------------------------ output
+    def _to_dataset(self, raw, stimulus: Stimulus, conds, cparams, warmup_ms: float, n_rec: int) -> xr.Dataset:
+        base = self.params
+        rdt = base.record_dt_ms
+        n_blocks = len(cparams)
+        times = np.arange(n_rec) * rdt
+        keep = raw["spike_t_ms"] >= warmup_ms - 1e-9
+        st = raw["spike_t_ms"][keep] - warmup_ms
+        si = raw["spike_i"][keep]
+        inside = st < n_rec * rdt
+        st, si = st[inside], si[inside]
+        order = np.lexsort((si, st))
+        st, si = st[order], si[order]
+        block_of = raw["cells"]["block"].astype(int)
+        rate = np.zeros((n_blocks, n_rec))
+        bins = np.clip(np.floor(st / rdt + 1e-9).astype(int), 0, n_rec - 1)
+        np.add.at(rate, (block_of[si], bins), 1.0)
+        rate /= self.n_cells * rdt / 1000.0
+        ne = np.empty((n_blocks, n_rec))
+        all_t, all_i = raw["spike_t_ms"], raw["spike_i"]
+        for k, p in enumerate(cparams):
+            mine = block_of[all_i] == k
+            q = p.ne_per_spike_nM * p.nucleus_cells / self.n_cells
+            # include warm-up spikes so the pool starts at its tonic level
+            ne[k] = ne_trace(all_t[mine] - warmup_ms, q, p.tau_ne_ms, times)
+        data = {
+            "rate": (("condition", "time"), rate),
+            "ne": (("condition", "time"), ne),
+            "stimulus": (("time",), stimulus.sample(times)),
+            "spike_time": (("spike",), st),
+            "spike_cell": (("spike",), si.astype(np.int32)),
+            "cell_condition": (("cell",), block_of.astype(np.int32)),
+            "cell_pacemaker": (("cell",), raw["cells"]["i_pace"]),
+            "cell_input_weight": (("cell",), raw["cells"]["input_weight"]),
+        }
+        if "v_mV" in raw:
+            v_idx = np.round((raw["v_t_ms"] - warmup_ms) / rdt).astype(int)
+            vsel = (v_idx >= 0) & (v_idx < n_rec)
+            v = np.full(raw["v_mV"].shape[:2] + (n_rec,), np.nan)
+            v[:, :, v_idx[vsel]] = raw["v_mV"][:, :, vsel]
+            data["v"] = (("condition", "vcell", "time"), v)
+        coords = {"time": times, "condition": np.arange(n_blocks), "cell": np.arange(n_blocks * self.n_cells)}
+        varied = sorted({k for c in conds for k in c})
+        for key in varied:
+            coords[key] = ("condition", np.array([getattr(p, key) for p in cparams]))
+        ds = xr.Dataset(data, coords=coords)
+        ds.time.attrs.update(units="ms", long_name="time from stimulus start")
+        ds.rate.attrs.update(units="Hz", long_name="population firing rate per cell")
+        ds.ne.attrs.update(units="nM", long_name="extracellular norepinephrine")
+        ds.stimulus.attrs.update(units="1", long_name=f"input s ({stimulus.name})")
+        ds.spike_time.attrs.update(units="ms")
+        ds.cell_pacemaker.attrs.update(units="pA")
+        if "v" in ds:
+            ds.v.attrs.update(units="mV", long_name="membrane potential of the first cells of each condition")
+        ds.attrs.update(
+            lcne_spiking_schema_version=SPIKING_SCHEMA_VERSION,
+            model="LIF pacemaker + slow AHP + gap junctions; NE pool with clearance (lcne.spiking)",
+            params=json.dumps(base.to_dict(), sort_keys=True),
+            conditions=json.dumps(conds, sort_keys=True),
+            n_cells=self.n_cells,
+            seed=self.seed,
+            codegen_target=self.target,
+            warmup_ms=float(warmup_ms),
+            stimulus_onsets_ms=json.dumps(list(stimulus.onsets_ms)),
+            n_gap_synapses=raw["n_gap_synapses"],
+            simulation_time_s=round(raw["sim_s"], 3),
+            brian2_version=b2.__version__,
+            created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        )
+        return ds

@@ -1,0 +1,72 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from experiments.cli import main
+
+
+def test_run_writes_results_table_and_figure(tmp_path, capsys):
+    rc = main(["run", "split-mnist", "--optimizers", "ngm,sgd", "--seeds", "1,2", "--iterations", "2",
+               "--out", str(tmp_path), "--quiet"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "avg-SG" in out and "ngm" in out
+    ds = xr.load_dataset(tmp_path / "split-mnist.nc", engine="h5netcdf")
+    assert list(ds["optimizer"].values) == ["ngm", "sgd"]
+    assert ds.sizes["iteration"] == 10
+    assert '"iterations": 2' in ds.attrs["config"]
+    assert (tmp_path / "split-mnist_metrics.csv").read_text().startswith("optimizer,")
+    for ext in ("png", "pdf"):
+        assert (tmp_path / f"split-mnist_task1.{ext}").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "split-mnistt"], "benchmark: unknown value 'split-mnistt' (did you mean 'split-mnist'?)"),
+        (["run", "split-mnist", "--optimizers", "ngm,sgdd"], "optimizers: unknown value 'sgdd' (did you mean 'sgd'?)"),
+        (["run", "split-mnist", "--lr", "abc"], "argument --lr: 'abc' is not a valid float"),
+        (["run", "split-mnist", "--lr", "0"], "lr: 0.0 must be > 0.0"),
+        (["run", "split-mnist", "--iterations", "0"], "iterations: 0 must be a positive integer"),
+        (["run", "split-mnist", "--seeds", "1,x"], "is not a comma-separated list of integers"),
+        (["run", "split-mnist", "--eta", "-1"], "eta: -1.0 must be >= 0.0"),
+        (["run", "split-mnist", "--gamma", "1"], "gamma: 1.0 must be < 1.0"),
+        (["run", "split-mnist", "--data-dir", "/no/such/dir"], "data_dir: /no/such/dir is not a directory"),
+        (["run", "split-mnist", "--lc", "gilzenrat"], "lc: unknown value 'gilzenrat'"),
+    ],
+)
+def test_bad_input_gives_one_line_error(args, message, tmp_path, capsys):
+    try:
+        rc = main([*args, "--out", str(tmp_path), "--quiet"])
+    except SystemExit as exc:  # argparse errors exit directly
+        rc = exc.code
+    assert rc == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert message in lines[0]
+
+
+def test_malformed_data_dir_in_a_fresh_process(tmp_path):
+    """End to end through the console entry point: one line on stderr, no traceback."""
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + bytes(8))
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "run", "split-mnist", "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("lcne: error:") and "train-images-idx3-ubyte" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_config_file_keys_are_checked(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("etaa: 0.3\n")
+    with pytest.raises(ValueError, match="unknown key 'etaa' \\(did you mean 'eta'\\?\\)"):
+        from experiments.cli import build_parser, config_from_args
+
+        config_from_args(build_parser().parse_args(["run", "split-mnist", "--config", str(cfg)]))
