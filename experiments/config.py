@@ -48,6 +48,7 @@ class RunConfig:
     uncertainty: str = "entropy"
     lc_params: Dict[str, float] = field(default_factory=dict)
     gain_target: str = "preactivation"
+    fixed_gain: Optional[float] = None
     data_dir: Optional[str] = None
     device: str = "cpu"
     out: str = "results"
@@ -91,6 +92,11 @@ class RunConfig:
         _finite("eta", self.eta, low=0.0)
         _finite("gamma", self.gamma, low=0.0, high=1.0)
         _finite("g0", self.g0, low=0.0, low_open=True)
+        if self.fixed_gain is not None:
+            _finite("fixed_gain", self.fixed_gain, low=0.0, low_open=True)
+        needs_pairs = any(n == "shuffled-gain" for n in self.optimizers)
+        if needs_pairs and len(self.seeds) < 2:
+            raise ConfigError("optimizers: shuffled-gain replays another seed's NGM gain; give at least 2 seeds")
         _check_name("lc", self.lc, lcne.CONTROLLERS)
         _check_name("uncertainty", self.uncertainty, lcne.UNCERTAINTY_SIGNALS)
         _check_name("gain_target", self.gain_target, GAIN_TARGETS)

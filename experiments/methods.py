@@ -1,15 +1,24 @@
-"""Training methods: an optimizer plus the gain controller that drives the network.
+"""Training methods: how weights are updated and what drives the gain.
 
-Names used on the command line and in results:
+Names used on the command line and in results (lr 0.01 for all in the paper):
 
-========  ==========================================  ===============
-name      weight update (lr 0.01 in the paper)         gain
-========  ==========================================  ===============
-``ngm``   SGD, momentum 0 (NGM-SGD, Algorithm 1)       LC controller (paper integrator by default)
-``sgd``   SGD, momentum 0                              constant 1
-``msgd``  SGD, momentum 0.9                            constant 1
-``adam``  Adam, PyTorch defaults (betas 0.9, 0.999)    constant 1
-========  ==========================================  ===============
+================  ==========================================  ==========================================
+name              weight update                               gain g(t)
+================  ==========================================  ==========================================
+``ngm``           SGD, momentum 0 (NGM-SGD, Algorithm 1)      LC controller (paper integrator by default)
+``sgd``           SGD, momentum 0                             1
+``msgd``          SGD, momentum 0.9                           1
+``adam``          Adam, PyTorch defaults (betas 0.9, 0.999)   1
+``fixed-gain``    SGD, momentum 0                             constant (``--fixed-gain``; default: the
+                                                              time-average gain of the NGM run of the
+                                                              same seed)
+``entropy-lr``    SGD, momentum 0, lr * g(t)                  1 (the LC output drives the learning rate)
+``msgd-reset``    SGD, momentum 0.9, state cleared at         1
+                  every context switch
+``adam-reset``    Adam, state cleared at every switch         1
+``ngm-momentum``  SGD, momentum 0.9                           LC controller
+``shuffled-gain`` SGD, momentum 0                             the NGM gain trace of another seed, replayed
+================  ==========================================  ==========================================
 
 Biases are frozen at zero for every method (the paper's "no biases" MNIST network), so
 optimizers see only the weight matrices.
@@ -17,40 +26,47 @@ optimizers see only the weight matrices.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable
+from typing import Dict
 
-import torch
-
-__all__ = ["MethodSpec", "METHODS", "make_optimizer"]
+__all__ = ["MethodSpec", "METHODS"]
 
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """How one method updates weights and whether its gain is driven by an LC controller."""
+    """How one method updates weights and where its gain comes from.
+
+    gain : "one" (g = 1), "lc" (the configured LC controller), "fixed" (a constant),
+        "replay" (another seed's NGM gain trace)
+    lr_from_gain : the controller output multiplies the learning rate, not the pre-activations
+    reset_on_switch : optimizer state cleared at every context switch
+    """
 
     optimizer: str  # "sgd" or "adam"
     momentum: float = 0.0
-    gain_driven: bool = False
+    gain: str = "one"
+    lr_from_gain: bool = False
+    reset_on_switch: bool = False
     description: str = ""
+
+    @property
+    def gain_driven(self) -> bool:
+        return self.gain == "lc"
+
+    @property
+    def needs_ngm_reference(self) -> bool:
+        """True when the method's gain is derived from NGM runs of the same config."""
+        return self.gain in ("fixed", "replay")
 
 
 METHODS: Dict[str, MethodSpec] = {
-    "ngm": MethodSpec("sgd", 0.0, True, "NGM-SGD: uncertainty-driven gain + plain SGD"),
-    "sgd": MethodSpec("sgd", 0.0, False, "SGD, momentum 0"),
-    "msgd": MethodSpec("sgd", 0.9, False, "SGD, momentum 0.9"),
-    "adam": MethodSpec("adam", 0.0, False, "Adam, default betas"),
+    "ngm": MethodSpec("sgd", 0.0, "lc", description="NGM-SGD: uncertainty-driven gain + plain SGD"),
+    "sgd": MethodSpec("sgd", 0.0, description="SGD, momentum 0"),
+    "msgd": MethodSpec("sgd", 0.9, description="SGD, momentum 0.9"),
+    "adam": MethodSpec("adam", description="Adam, default betas"),
+    "fixed-gain": MethodSpec("sgd", 0.0, "fixed", description="constant gain, SGD"),
+    "entropy-lr": MethodSpec("sgd", 0.0, "lc", lr_from_gain=True, description="LC output scales the learning rate"),
+    "msgd-reset": MethodSpec("sgd", 0.9, reset_on_switch=True, description="MSGD, velocity cleared at switches"),
+    "adam-reset": MethodSpec("adam", reset_on_switch=True, description="Adam, moments cleared at switches"),
+    "ngm-momentum": MethodSpec("sgd", 0.9, "lc", description="NGM gain + momentum 0.9"),
+    "shuffled-gain": MethodSpec("sgd", 0.0, "replay", description="another seed's NGM gain replayed"),
 }
-
-
-def make_optimizer(spec: MethodSpec, params: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
-    """Build the torch optimizer of a method.
-
-    All torch optimizers used here act elementwise, so one optimizer over parameters
-    stacked along a leading run axis equals one optimizer per run.
-    """
-    params = [p for p in params if p.requires_grad]
-    if spec.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=spec.momentum)
-    if spec.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr)
-    raise ValueError(f"unknown optimizer kind {spec.optimizer!r}")

@@ -34,8 +34,9 @@ class RunRecord:
     """Per-iteration curves of ``n_runs`` runs (numpy arrays, run axis first).
 
     accuracy, loss : (n_runs, iterations, n_tasks), NaN for tasks not yet seen
-    gain, entropy, drive, train_loss : (n_runs, iterations)
+    gain, entropy, drive, train_loss, lr_scale : (n_runs, iterations)
     state : name -> (n_runs, iterations) recorded controller / front-end state
+    diverged_at : (n_runs,) iteration where the run diverged, -1 if it never did
     """
 
     accuracy: np.ndarray
@@ -45,6 +46,8 @@ class RunRecord:
     drive: np.ndarray
     train_loss: np.ndarray
     state: Dict[str, np.ndarray]
+    diverged_at: np.ndarray  # (n_runs,) first diverged iteration, -1 if the run never diverged
+    lr_scale: np.ndarray  # (n_runs, iterations) factor on the learning rate (entropy-lr), else 1
 
 
 @torch.no_grad()
@@ -79,6 +82,9 @@ def train_joint(
     batch_size: int,
     device: str = "cpu",
     on_iteration: Optional[Callable[[int], None]] = None,
+    lr_from_gain: Optional[torch.Tensor] = None,
+    reset_on_switch: Optional[torch.Tensor] = None,
+    max_gain: float = 1e3,
 ) -> RunRecord:
     """Train ``model`` (``n_runs`` copies) through every context of ``stream``.
 
@@ -91,21 +97,38 @@ def train_joint(
     generators : one ``torch.Generator`` per run, for batch sampling
     iterations_per_task : training iterations per context
     on_iteration : called with the global iteration index after each iteration
+    lr_from_gain : bool (n_runs,), optional
+        Runs whose controller output scales the *learning rate* (lr * g(t)) while the
+        network runs at gain 1 (entropy-driven learning-rate ablation). Needs a
+        :class:`~experiments.optim.RunwiseOptimizer`.
+    reset_on_switch : bool (n_runs,), optional
+        Runs whose optimizer state is cleared at the first iteration of every context
+        after the first (momentum-reset ablations). Needs a RunwiseOptimizer.
+    max_gain : float
+        A run whose gain exceeds this, or whose loss, logits or gain stop being finite,
+        is marked diverged at that iteration: its curves are NaN from there on, its
+        weights are no longer updated, and the other runs go on.
     """
     n_runs = len(generators)
     T, K = iterations_per_task * stream.n_tasks, stream.n_tasks
     acc = np.full((n_runs, T, K), np.nan)
     loss = np.full((n_runs, T, K), np.nan)
-    rec = {k: np.empty((n_runs, T)) for k in ("gain", "entropy", "drive", "train_loss")}
+    rec = {k: np.empty((n_runs, T)) for k in ("gain", "entropy", "drive", "train_loss", "lr_scale")}
     state_names = [f"lc_{n}" for n in controller.state_variables if n != "gain"]
     state_names += [f"unc_{n}" for n in signal.state_variables]
     state = {k: np.empty((n_runs, T)) for k in state_names}
     train_x, train_y = stream.train_x.to(device), stream.train_y.to(device)
+    diverged_at = np.full(n_runs, -1, dtype=np.int64)
+    alive = torch.ones(n_runs, dtype=torch.bool)
+    lr_runs = None if lr_from_gain is None else torch.as_tensor(lr_from_gain, dtype=torch.bool)
+    ones = torch.ones(n_runs)
 
     t = 0
     for context in range(1, K + 1):
         pool = stream.train_pool(context).to(device)
         model.train()
+        if reset_on_switch is not None and context > 1:
+            optimizer.reset(torch.as_tensor(reset_on_switch, dtype=torch.bool))
         for _ in range(iterations_per_task):
             picks = torch.stack(
                 [torch.randint(len(pool), (batch_size,), generator=g) for g in generators]
@@ -113,14 +136,25 @@ def train_joint(
             idx = pool[picks]  # (R, B)
             x, y = train_x[idx], train_y[idx]
 
-            gain = controller.gain.to(device)  # g(t): holds H(t-1) -- the one-step lag
+            g_t = controller.gain  # g(t): holds H(t-1) -- the one-step lag
+            gain = (g_t if lr_runs is None else torch.where(lr_runs, ones, g_t)).to(device)
             logits = model(x, gain)
             per_sample = F.cross_entropy(
                 logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none"
             ).view(n_runs, batch_size)
             optimizer.zero_grad(set_to_none=True)
             per_sample.mean(dim=1).sum().backward()  # runs are independent: sum of losses
-            optimizer.step()
+
+            batch_loss = per_sample.detach().mean(dim=1).cpu()
+            bad = alive & ~(torch.isfinite(batch_loss) & torch.isfinite(g_t) & (g_t <= max_gain))
+            if bad.any():
+                diverged_at[bad.numpy()] = t
+                alive &= ~bad
+            lr_scale = torch.where(lr_runs, g_t.float(), ones) if lr_runs is not None else ones
+            if lr_runs is not None or not alive.all():
+                optimizer.step(lr_scale=torch.where(alive, lr_scale, torch.zeros(n_runs)).to(device))
+            else:
+                optimizer.step()
 
             logits, per_sample = logits.detach(), per_sample.detach()
             drive = signal(logits, per_sample)
@@ -130,16 +164,25 @@ def train_joint(
             rec["gain"][:, t] = gain.cpu().numpy()
             rec["entropy"][:, t] = softmax_entropy(logits).cpu().numpy()
             rec["drive"][:, t] = drive.cpu().numpy()
-            rec["train_loss"][:, t] = per_sample.mean(dim=1).cpu().numpy()
+            rec["train_loss"][:, t] = batch_loss.numpy()
+            rec["lr_scale"][:, t] = lr_scale.numpy()
 
-            controller.step(drive.cpu())  # g(t+1) = f(g(t), H(t)); no update in evaluation
+            controller.step(torch.where(alive, drive.cpu(), torch.zeros(n_runs)))  # g(t+1); no update in evaluation
             for name, value in controller.state().items():
                 if f"lc_{name}" in state:
                     state[f"lc_{name}"][:, t] = value.numpy()
             for name, value in signal.state().items():
                 state[f"unc_{name}"][:, t] = torch.as_tensor(value).numpy()
+            dead = (~alive).numpy()
+            if dead.any():
+                acc[dead, t], loss[dead, t] = np.nan, np.nan
+                for arr in (*rec.values(), *state.values()):
+                    arr[dead, t] = np.nan
             if on_iteration is not None:
                 on_iteration(t)
             t += 1
-    return RunRecord(acc, loss, rec["gain"], rec["entropy"], rec["drive"], rec["train_loss"], state)
+    return RunRecord(
+        acc, loss, rec["gain"], rec["entropy"], rec["drive"], rec["train_loss"], state, diverged_at,
+        rec["lr_scale"],
+    )
 

@@ -65,9 +65,11 @@ def record_to_dataset(record, method: str, seeds: Sequence[int], iterations_per_
         "entropy": (dims2, record.entropy[None]),
         "drive": (dims2, record.drive[None]),
         "train_loss": (dims2, record.train_loss[None]),
+        "lr_scale": (dims2, record.lr_scale[None]),
     }
     for name, arr in record.state.items():
         data[name] = (dims2, arr[None])
+    data["diverged_at"] = (("optimizer", "seed"), record.diverged_at[None].astype(np.int64))
     coords = {
         "optimizer": [method],
         "seed": list(seeds),
@@ -82,6 +84,10 @@ def record_to_dataset(record, method: str, seeds: Sequence[int], iterations_per_
     ds["entropy"].attrs.update(units="nat", long_name="mean softmax entropy of the training batch")
     ds["drive"].attrs.update(long_name="uncertainty drive given to the gain controller")
     ds["train_loss"].attrs.update(units="nat", long_name="mean training-batch cross-entropy")
+    ds["lr_scale"].attrs.update(units="1", long_name="factor on the learning rate at iteration t")
+    ds["diverged_at"].attrs.update(
+        long_name="iteration at which the run diverged (non-finite loss or runaway gain); -1: never",
+    )
     return ds
 
 

@@ -1,4 +1,9 @@
-"""Run a benchmark: every method over every seed, one batched computation per method.
+"""Run a benchmark: every method over every seed as one batched computation.
+
+All runs of a config (methods x seeds) share one network with a leading run axis and a
+:class:`~experiments.optim.RunwiseOptimizer` that gives each run its own update rule.
+Methods whose gain is derived from NGM runs (``fixed-gain`` without a value,
+``shuffled-gain``) are trained in a second batch after the NGM runs they depend on.
 
 >>> from experiments.config import RunConfig
 >>> from experiments.runner import run_experiment
@@ -7,25 +12,29 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Dict, List, Optional
 
+import numpy as np
 import torch
 import xarray as xr
 
 import lcne
 from experiments.config import RunConfig
-from experiments.methods import METHODS, make_optimizer
-from experiments.protocol import train_joint
+from experiments.errors import ConfigError
+from experiments.methods import METHODS
+from experiments.optim import RunwiseOptimizer
+from experiments.protocol import RunRecord, train_joint
 from experiments.results import finish_attrs, record_to_dataset
 from experiments.streams import JointTrainingStream, build_stream
 from models import GainMLP
 
-__all__ = ["method_label", "run_experiment", "build_controller"]
+__all__ = ["method_label", "run_experiment", "build_controller", "plan_batches"]
 log = logging.getLogger(__name__)
 
 
 def method_label(method: str, cfg: RunConfig) -> str:
-    """Name of a method in the results: ``ngm`` plus the LC model / front end when not the paper's."""
+    """Name of a method in the results: LC-driven methods carry the LC model / front end
+    when they are not the paper's (e.g. ``ngm+gilzenrat-phasic``)."""
     if not METHODS[method].gain_driven:
         return method
     parts = [method]
@@ -36,19 +45,83 @@ def method_label(method: str, cfg: RunConfig) -> str:
     return "+".join(parts)
 
 
-def build_controller(method: str, cfg: RunConfig, n_runs: int):
-    """The gain controller of ``method``: an LC model for gain-driven methods, else g = 1."""
-    if not METHODS[method].gain_driven:
+def build_controller(method: str, cfg: RunConfig, n_runs: int, reference: Optional[np.ndarray] = None):
+    """The gain controller of ``method`` for ``n_runs`` seeds.
+
+    ``reference``: NGM gain traces (n_runs, iterations) of the same seeds, needed by
+    ``fixed-gain`` (without a value) and ``shuffled-gain``.
+    """
+    spec = METHODS[method]
+    if spec.gain == "one":
         return lcne.ConstantGain(n_runs=n_runs, value=1.0)
+    if spec.gain == "fixed":
+        value = cfg.fixed_gain if cfg.fixed_gain is not None else reference.mean(axis=1)
+        return lcne.ConstantGain(n_runs=n_runs, value=value)
+    if spec.gain == "replay":
+        return lcne.ReplayGain(n_runs=n_runs, trace=np.roll(reference, -1, axis=0))
     params = dict(cfg.lc_params)
     if cfg.lc == "paper":
         params = {"gamma": cfg.gamma, "g0": cfg.g0, "eta": cfg.eta, **params}
     try:
         return lcne.make_controller(cfg.lc, n_runs=n_runs, **params)
     except TypeError as exc:
-        from experiments.errors import ConfigError
-
         raise ConfigError(f"lc_params for {cfg.lc!r}: {exc}") from None
+
+
+def plan_batches(cfg: RunConfig) -> List[List[str]]:
+    """Methods grouped into batches, in execution order.
+
+    The first batch holds every method that needs nothing from other runs (plus ``ngm``
+    when a later method needs its gain traces); the second the methods derived from NGM.
+    """
+    def derived(m):
+        return METHODS[m].needs_ngm_reference and not (m == "fixed-gain" and cfg.fixed_gain is not None)
+
+    first = [m for m in cfg.optimizers if not derived(m)]
+    second = [m for m in cfg.optimizers if derived(m)]
+    if second and "ngm" not in first:
+        first.append("ngm")
+    return [b for b in (first, second) if b]
+
+
+def _train_batch(methods, cfg, stream, bar, reference=None) -> Dict[str, RunRecord]:
+    seeds = list(cfg.seeds)
+    runs = [(m, s) for m in methods for s in seeds]
+    n = len(runs)
+    generators = [torch.Generator().manual_seed(int(s)) for _, s in runs]
+    model = GainMLP(sizes=(stream.train_x.shape[1], 400, 400, stream.n_classes), n_runs=n,
+                    gain_target=cfg.gain_target)
+    model.reset_parameters(generators)
+    model.to(cfg.device)
+    specs = [METHODS[m] for m, _ in runs]
+    optimizer = RunwiseOptimizer(
+        model.parameters(),
+        lr=[cfg.lr] * n,
+        momentum=[sp.momentum for sp in specs],
+        adam=[sp.optimizer == "adam" for sp in specs],
+    )
+    controller = lcne.StackedControllers(
+        [build_controller(m, cfg, len(seeds), reference) for m in methods]
+    )
+    signal = lcne.make_signal(cfg.uncertainty, n_runs=n)
+    lr_runs = torch.tensor([sp.lr_from_gain for sp in specs])
+    resets = torch.tensor([sp.reset_on_switch for sp in specs])
+    record = train_joint(
+        model, optimizer, controller, signal, stream, generators, cfg.iterations, cfg.batch_size,
+        device=cfg.device,
+        on_iteration=(lambda t: bar.update(len(methods))) if bar is not None else None,
+        lr_from_gain=lr_runs if lr_runs.any() else None,
+        reset_on_switch=resets if resets.any() else None,
+    )
+    out = {}
+    for i, m in enumerate(methods):
+        sl = slice(i * len(seeds), (i + 1) * len(seeds))
+        out[m] = RunRecord(
+            record.accuracy[sl], record.loss[sl], record.gain[sl], record.entropy[sl],
+            record.drive[sl], record.train_loss[sl], {k: v[sl] for k, v in record.state.items()},
+            record.diverged_at[sl], record.lr_scale[sl],
+        )
+    return out
 
 
 def run_experiment(
@@ -60,45 +133,27 @@ def run_experiment(
     cfg = config.resolved()
     if stream is None:
         stream = build_stream(cfg.benchmark, cfg.data_dir)
-    n_runs, T = len(cfg.seeds), cfg.iterations * stream.n_tasks
+    batches = plan_batches(cfg)
+    T = cfg.iterations * stream.n_tasks
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=T * len(cfg.optimizers), desc=cfg.benchmark, unit="it", mininterval=0.5)
-    parts = []
+        total = T * sum(len(b) for b in batches)
+        bar = tqdm(total=total, desc=cfg.benchmark, unit="it", mininterval=0.5)
+    records: Dict[str, RunRecord] = {}
     try:
-        for method in cfg.optimizers:
-            spec = METHODS[method]
-            label = method_label(method, cfg)
+        for methods in batches:
             if bar is not None:
-                bar.set_postfix_str(label)
-            generators = [torch.Generator().manual_seed(int(s)) for s in cfg.seeds]
-            model = GainMLP(
-                sizes=(stream.train_x.shape[1], 400, 400, stream.n_classes),
-                n_runs=n_runs,
-                gain_target=cfg.gain_target,
-            )
-            model.reset_parameters(generators)
-            model.to(cfg.device)
-            optimizer = make_optimizer(spec, model.parameters(), cfg.lr)
-            controller = build_controller(method, cfg, n_runs)
-            signal = lcne.make_signal(cfg.uncertainty, n_runs=n_runs)
-            record = train_joint(
-                model,
-                optimizer,
-                controller,
-                signal,
-                stream,
-                generators,
-                cfg.iterations,
-                cfg.batch_size,
-                device=cfg.device,
-                on_iteration=(lambda t: bar.update(1)) if bar is not None else None,
-            )
-            parts.append(record_to_dataset(record, label, cfg.seeds, cfg.iterations))
+                bar.set_postfix_str(",".join(methods))
+            reference = records["ngm"].gain if "ngm" in records else None
+            records.update(_train_batch(methods, cfg, stream, bar, reference))
     finally:
         if bar is not None:
             bar.close()
+    parts = [
+        record_to_dataset(records[m], method_label(m, cfg), cfg.seeds, cfg.iterations)
+        for m in cfg.optimizers
+    ]
     ds = xr.concat(parts, dim="optimizer", data_vars="all", coords="minimal", join="outer")
     return finish_attrs(ds, cfg.to_json(), cfg.benchmark, cfg.iterations, {"data_source": stream.source})

@@ -24,6 +24,8 @@ __all__ = [
     "ConstantGain",
     "GainController",
     "PaperGain",
+    "ReplayGain",
+    "StackedControllers",
     "make_controller",
     "register_controller",
 ]
@@ -169,3 +171,74 @@ def make_controller(name: str, n_runs: int = 1, **params) -> GainController:
             f"unknown gain controller {name!r}; known: {', '.join(sorted(CONTROLLERS))}"
         ) from None
     return factory(n_runs=n_runs, **params)
+
+
+class StackedControllers(GainController):
+    """Several controllers side by side, their runs concatenated in order.
+
+    Lets runs driven by different LC models (or by none) share one batched network.
+    ``state()`` holds the union of the parts' state variables, NaN for runs whose
+    controller does not have that variable.
+    """
+
+    name = "stacked"
+
+    def __init__(self, parts):
+        self.parts = list(parts)
+        super().__init__(sum(p.n_runs for p in self.parts))
+        names = ["gain"]
+        for p in self.parts:
+            names += [n for n in p.state_variables if n not in names]
+        self.state_variables = tuple(names)
+        self._gain = torch.cat([p._gain for p in self.parts])
+
+    def _advance(self, drive):
+        out, i = [], 0
+        for p in self.parts:
+            p.step(drive[i : i + p.n_runs])
+            out.append(p._gain)
+            i += p.n_runs
+        return torch.cat(out)
+
+    def state(self):
+        out = {}
+        for name in self.state_variables:
+            cols = []
+            for p in self.parts:
+                st = p.state()
+                cols.append(st[name] if name in st else torch.full((p.n_runs,), float("nan"), dtype=torch.float64))
+            out[name] = torch.cat(cols)
+        return out
+
+    def config(self):
+        return {"name": self.name, "parts": [p.config() for p in self.parts]}
+
+
+class ReplayGain(GainController):
+    """Replays a recorded gain trace, one value per iteration, ignoring the drive.
+
+    The shuffled-gain control: a run gets the gain time course of *another* run, so
+    the gain keeps its statistics but is decoupled from this run's uncertainty.
+
+    Parameters
+    ----------
+    trace : array (n_runs, iterations)
+        Gain applied at each iteration; after the last one the final value is held.
+    """
+
+    name = "replay"
+
+    def __init__(self, n_runs: int = 1, trace=None):
+        super().__init__(n_runs)
+        tr = torch.as_tensor(trace, dtype=torch.float64)
+        if tr.dim() != 2 or tr.shape[0] != self.n_runs:
+            raise ValueError(f"trace: expected shape ({self.n_runs}, iterations), got {tuple(tr.shape)}")
+        self.trace, self._t = tr, 0
+        self._gain = tr[:, 0].clone()
+
+    def _advance(self, drive):
+        self._t = min(self._t + 1, self.trace.shape[1] - 1)
+        return self.trace[:, self._t].clone()
+
+    def config(self):
+        return {"name": self.name, "iterations": int(self.trace.shape[1])}

@@ -1,0 +1,106 @@
+"""Optimizers over parameters stacked along a leading run axis, with per-run settings.
+
+:class:`RunwiseOptimizer` lets runs with *different* methods (SGD, momentum SGD, Adam,
+different learning rates) share one batched model: every parameter has shape
+``(n_runs, ...)`` and each run r is updated with its own rule:
+
+* SGD with momentum mu_r (mu_r = 0: plain SGD), as in ``torch.optim.SGD``::
+
+      b <- mu_r * b + grad ;  p <- p - lr_r * b        (b starts at 0)
+
+* Adam (``torch.optim.Adam`` defaults: betas 0.9, 0.999, eps 1e-8)::
+
+      m <- b1 m + (1 - b1) grad ;  v <- b2 v + (1 - b2) grad^2
+      p <- p - lr_r * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+
+Per-run step counts make :meth:`reset` (clearing a run's optimizer state, e.g. at a
+context switch) exact. ``lr_scale`` in :meth:`step` multiplies the learning rate of
+each run for that step only (used by the entropy-driven learning-rate ablation).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Optional, Sequence
+
+import torch
+
+__all__ = ["RunwiseOptimizer"]
+
+
+class RunwiseOptimizer:
+    """Per-run SGD / momentum SGD / Adam over run-stacked parameters.
+
+    Parameters
+    ----------
+    params : iterable of Parameter, each of shape (n_runs, ...)
+    lr : sequence of n_runs floats
+    momentum : sequence of n_runs floats (ignored for Adam runs)
+    adam : sequence of n_runs bools, True where the run uses Adam
+    betas, eps : Adam constants (PyTorch defaults)
+    """
+
+    def __init__(
+        self,
+        params: Iterable[torch.nn.Parameter],
+        lr: Sequence[float],
+        momentum: Sequence[float],
+        adam: Sequence[bool],
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+    ):
+        self.params = [p for p in params if p.requires_grad]
+        if not self.params:
+            raise ValueError("no trainable parameters")
+        n = self.params[0].shape[0]
+        self.n_runs = n
+        dev = self.params[0].device
+        self.lr = torch.as_tensor(lr, dtype=torch.float32, device=dev).reshape(n)
+        self.momentum = torch.as_tensor(momentum, dtype=torch.float32, device=dev).reshape(n)
+        self.adam = torch.as_tensor(adam, dtype=torch.bool, device=dev).reshape(n)
+        self.betas, self.eps = betas, eps
+        self.steps = torch.zeros(n, dtype=torch.float32, device=dev)
+        self.state = [
+            {"buf": torch.zeros_like(p), "m": torch.zeros_like(p), "v": torch.zeros_like(p)}
+            for p in self.params
+        ]
+        self._any_adam = bool(self.adam.any())
+        self._any_sgd = bool((~self.adam).any())
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def reset(self, runs: Optional[torch.Tensor] = None) -> None:
+        """Clear the optimizer state (velocity, Adam moments, step count) of ``runs``.
+
+        ``runs``: bool mask (n_runs,); None clears every run.
+        """
+        mask = torch.ones(self.n_runs, dtype=torch.bool) if runs is None else torch.as_tensor(runs)
+        mask = mask.to(self.steps.device)
+        self.steps[mask] = 0
+        for st in self.state:
+            for t in st.values():
+                t[mask] = 0
+
+    @torch.no_grad()
+    def step(self, lr_scale: Optional[torch.Tensor] = None) -> None:
+        b1, b2 = self.betas
+        self.steps += 1
+        lr = self.lr if lr_scale is None else self.lr * lr_scale.to(self.lr)
+        for p, st in zip(self.params, self.state):
+            if p.grad is None:
+                continue
+            g = p.grad
+            shape = (self.n_runs,) + (1,) * (p.dim() - 1)
+            run_lr = lr.view(shape)
+            update = torch.zeros_like(p)
+            if self._any_sgd:
+                st["buf"].mul_(self.momentum.view(shape)).add_(g)
+                update = torch.where(self.adam.view(shape), update, st["buf"])
+            if self._any_adam:
+                st["m"].mul_(b1).add_(g, alpha=1 - b1)
+                st["v"].mul_(b2).addcmul_(g, g, value=1 - b2)
+                t = self.steps.clamp(min=1).view(shape)
+                m_hat = st["m"] / (1 - b1**t)
+                v_hat = st["v"] / (1 - b2**t)
+                update = torch.where(self.adam.view(shape), m_hat / (v_hat.sqrt() + self.eps), update)
+            p.sub_(run_lr * update)
