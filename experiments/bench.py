@@ -49,33 +49,37 @@ def _flops_per_iteration(stream, sizes: Sequence[int], batch_size: int, iteratio
 def benchmark_training(
     benchmark: str = "split-mnist",
     seeds: Sequence[int] = (42, 43, 44, 45, 46),
-    optimizer: str = "ngm",
+    optimizers: Sequence[str] = ("ngm", "sgd", "msgd", "adam"),
     iterations: int = 40,
 ) -> Dict[str, float]:
-    """Time ``len(seeds)`` runs of one optimizer, one after another and batched."""
+    """Time the grid ``optimizers x seeds``: each run alone, one after another, then all
+    runs as one batched computation (what ``lcne run`` does)."""
     stream = build_stream(benchmark)
-    cfg = dict(benchmark=benchmark, optimizers=[optimizer], iterations=iterations)
-    run_experiment(RunConfig(seeds=[seeds[0]], **{**cfg, "iterations": 2}), stream=stream, progress=False)
+    cfg = dict(benchmark=benchmark, iterations=iterations)
+    runs = [(o, s) for o in optimizers for s in seeds]
+    # warm-up (allocator, thread pool)
+    run_experiment(RunConfig(optimizers=[optimizers[0]], seeds=[seeds[0]], **{**cfg, "iterations": 2}),
+                   stream=stream, progress=False)
     t = time.perf_counter()
-    for s in seeds:
-        run_experiment(RunConfig(seeds=[s], **cfg), stream=stream, progress=False)
+    for o, s in runs:
+        run_experiment(RunConfig(optimizers=[o], seeds=[s], **cfg), stream=stream, progress=False)
     sequential = time.perf_counter() - t
     t = time.perf_counter()
-    run_experiment(RunConfig(seeds=list(seeds), **cfg), stream=stream, progress=False)
+    run_experiment(RunConfig(optimizers=list(optimizers), seeds=list(seeds), **cfg), stream=stream, progress=False)
     batched = time.perf_counter() - t
     peak = matmul_peak_gflops()
     n_iter = iterations * stream.n_tasks
-    flops = _flops_per_iteration(stream, (784, 400, 400, 10), 128, iterations) * n_iter * len(seeds)
+    flops = _flops_per_iteration(stream, (784, 400, 400, 10), 128, iterations) * n_iter * len(runs)
     return {
         "benchmark": benchmark,
-        "runs": len(seeds),
+        "runs": len(runs),
         "iterations_per_run": n_iter,
         "threads": torch.get_num_threads(),
         "sequential_s": sequential,
         "batched_s": batched,
         "speedup": sequential / batched,
-        "it_per_s_per_run_sequential": n_iter / (sequential / len(seeds)),
-        "it_per_s_per_run_batched": n_iter * len(seeds) / batched,
+        "it_per_s_per_run_sequential": n_iter * len(runs) / sequential,
+        "it_per_s_per_run_batched": n_iter * len(runs) / batched,
         "gflops_sequential": flops / sequential / 1e9,
         "gflops": flops / batched / 1e9,
         "peak_gflops": peak,

@@ -85,6 +85,10 @@ def _add_run(sub):
     p.add_argument("--lc-param", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="LC model parameter override (repeatable)")
     p.add_argument("--gain-target", default=None, help="preactivation (default), slope or temperature")
+    p.add_argument("--fixed-gain", type=_number(float), default=None,
+                   help="gain of the fixed-gain method (default: time-average of the NGM run of the same seed)")
+    p.add_argument("--eval-split", default=None, choices=["test", "validation"],
+                   help="evaluate on the test set (default) or on a held-out validation split of the training data")
     p.add_argument("--config", default=None, help="YAML file with run options (command-line options win)")
     p.add_argument("--out", default=None, help="output directory (default results)")
     p.add_argument("--data-dir", default=None, help="directory with the MNIST IDX files (default: embedded subset)")
@@ -138,6 +142,8 @@ def config_from_args(args):
         "lc": args.lc,
         "uncertainty": args.uncertainty,
         "gain_target": args.gain_target,
+        "fixed_gain": args.fixed_gain,
+        "eval_split": args.eval_split,
         "out": args.out,
         "data_dir": args.data_dir,
         "device": args.device,
@@ -178,11 +184,42 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _add_bench(sub):
+    p = sub.add_parser(
+        "bench",
+        help="training throughput: sequential vs batched runs, GFLOP/s vs matmul peak",
+        description="Time the runs of the default Split MNIST grid one after another and as one "
+        "batched computation, in one process; report the ratio and the achieved GFLOP/s.",
+    )
+    p.add_argument("--benchmark", default="split-mnist")
+    p.add_argument("--iterations", type=_number(int), default=40, help="iterations per context (default 40)")
+    p.add_argument("--optimizers", type=_name_list, default=None, help="comma list (default ngm,sgd,msgd,adam)")
+    p.add_argument("--seeds", type=_int_list, default=None, help="comma list (default 42,43,44,45,46)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args) -> int:
+    import json
+
+    from experiments.bench import benchmark_training, format_report
+
+    kw = {"iterations": args.iterations}
+    if args.optimizers:
+        kw["optimizers"] = args.optimizers
+    if args.seeds:
+        kw["seeds"] = args.seeds
+    r = benchmark_training(args.benchmark, **kw)
+    print(json.dumps(r) if args.json else format_report(r))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lcne", description="Noradrenergic gain modulation in learning networks.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_run(sub)
+    _add_bench(sub)
     for name in _PLUGINS:
         try:
             module = importlib.import_module(name)

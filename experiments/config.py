@@ -49,6 +49,7 @@ class RunConfig:
     lc_params: Dict[str, float] = field(default_factory=dict)
     gain_target: str = "preactivation"
     fixed_gain: Optional[float] = None
+    eval_split: str = "test"
     data_dir: Optional[str] = None
     device: str = "cpu"
     out: str = "results"
@@ -100,6 +101,7 @@ class RunConfig:
         _check_name("lc", self.lc, lcne.CONTROLLERS)
         _check_name("uncertainty", self.uncertainty, lcne.UNCERTAINTY_SIGNALS)
         _check_name("gain_target", self.gain_target, GAIN_TARGETS)
+        _check_name("eval_split", self.eval_split, ("test", "validation"))
         for k, v in self.lc_params.items():
             if not isinstance(v, (int, float, str, bool)):
                 raise ConfigError(f"lc_params.{k}: {v!r} is not a number or name")

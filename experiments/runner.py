@@ -132,7 +132,7 @@ def run_experiment(
     """Train every method in ``config`` over all seeds and return the results Dataset."""
     cfg = config.resolved()
     if stream is None:
-        stream = build_stream(cfg.benchmark, cfg.data_dir)
+        stream = build_stream(cfg.benchmark, cfg.data_dir, cfg.eval_split)
     batches = plan_batches(cfg)
     T = cfg.iterations * stream.n_tasks
     bar = None

@@ -23,7 +23,7 @@ import torch
 from experiments.data.mnist import ImageSet, load_mnist
 from experiments.transforms import normalise_mnist, permutations, rotate, to_float
 
-__all__ = ["JointTrainingStream", "BenchmarkSpec", "BENCHMARKS", "build_stream"]
+__all__ = ["JointTrainingStream", "BenchmarkSpec", "BENCHMARKS", "build_stream", "holdout_validation"]
 
 
 @dataclass
@@ -156,8 +156,42 @@ BENCHMARKS: Dict[str, BenchmarkSpec] = {
 }
 
 
-def build_stream(benchmark: str, data_dir: Optional[str] = None) -> JointTrainingStream:
-    """Load the data and build the stream of a registered benchmark."""
+#: seed of the fixed, stratified validation hold-out (see :func:`holdout_validation`)
+VALIDATION_SEED = 2508
+
+
+def holdout_validation(train: ImageSet, fraction: float = 1 / 6) -> Tuple[ImageSet, ImageSet]:
+    """Split a training set into (train, validation), stratified by label, fixed seed.
+
+    Used for hyperparameter selection so that the test curves are never looked at:
+    with ``eval_split="validation"`` the runs train on the remaining training images and
+    are evaluated on the held-out ones.
+    """
+    rng = np.random.default_rng(VALIDATION_SEED)
+    keep, held = [], []
+    for c in np.unique(train.labels):
+        idx = rng.permutation(np.flatnonzero(train.labels == c))
+        n_val = max(1, int(round(fraction * len(idx))))
+        held.append(idx[:n_val])
+        keep.append(idx[n_val:])
+    keep, held = np.sort(np.concatenate(keep)), np.sort(np.concatenate(held))
+    src = train.source + f" (validation hold-out {fraction:.3g})"
+    return (
+        ImageSet(train.images[keep], train.labels[keep], src),
+        ImageSet(train.images[held], train.labels[held], src),
+    )
+
+
+def build_stream(benchmark: str, data_dir: Optional[str] = None, eval_split: str = "test") -> JointTrainingStream:
+    """Load the data and build the stream of a registered benchmark.
+
+    ``eval_split="validation"`` evaluates on a stratified hold-out of the training set
+    instead of the test set (for hyperparameter selection).
+    """
     spec = BENCHMARKS[benchmark]
     train, test = load_mnist(data_dir)
+    if eval_split == "validation":
+        train, test = holdout_validation(train)
+    elif eval_split != "test":
+        raise ValueError(f"eval_split must be 'test' or 'validation', got {eval_split!r}")
     return spec.build(train, test)

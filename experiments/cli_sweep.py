@@ -1,0 +1,55 @@
+"""``lcne sweep SPEC.yaml``: grid sweeps on Dask (or in-process), resumable."""
+from __future__ import annotations
+
+__all__ = ["register"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "sweep",
+        help="expand a sweep spec into batched runs and execute them on Dask; resumes finished work",
+        description="Run every batch of a sweep spec (benchmarks x optimizers x seeds x hyperparameters). "
+        "Each finished batch is written atomically to <out>/batches/; rerunning skips finished batches. "
+        "Uses a Dask LocalCluster by default (pip install 'lcne[dist]'), an existing scheduler with "
+        "--scheduler, or runs in-process with --no-dask.",
+    )
+    p.add_argument("spec", help="sweep spec YAML file")
+    p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://host:8786)")
+    p.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes (default: CPU count)")
+    p.add_argument("--no-dask", action="store_true", help="run batches one after another in this process")
+    p.add_argument("--out", default=None, help="override the spec's output directory")
+    p.add_argument("--dry-run", action="store_true", help="list the batches and exit")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_sweep)
+
+
+def _cmd_sweep(args) -> int:
+    from experiments.sweep import _batch_path, expand, load_spec, run_sweep
+
+    spec = load_spec(args.spec)
+    if args.out:
+        spec.out = args.out
+    if args.dry_run:
+        from pathlib import Path
+
+        for cfg in expand(spec):
+            done = "done" if _batch_path(Path(spec.out), cfg).exists() else "todo"
+            print(f"{done}  {cfg.benchmark:<15} {','.join(cfg.optimizers):<30} lr={cfg.lr} eta={cfg.eta} "
+                  f"iterations={cfg.iterations} seeds={len(cfg.seeds)}")
+        return 0
+    use_dask = not args.no_dask
+    if use_dask:
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            print("lcne sweep: dask[distributed] is not installed (pip install 'lcne[dist]'); running in-process")
+            use_dask = False
+    summary = run_sweep(spec, scheduler=args.scheduler, use_dask=use_dask, workers=args.workers,
+                        progress=not args.quiet)
+    print(f"{len(summary['batches'])} batches in {summary['out']}/batches")
+    if "selection" in summary:
+        print("selected on the validation split:")
+        for k, v in sorted(summary["selection"].items()):
+            print(f"  {k}: {v}")
+    print(f"open with: experiments.sweep.open_sweep({summary['out']!r})")
+    return 0

@@ -1,0 +1,349 @@
+"""Sweeps: expand a grid spec into batched runs, execute them (Dask or in-process), resume.
+
+A sweep spec (YAML) names benchmarks, optimizers, seeds and hyperparameter grids::
+
+    name: split-eta
+    out: results/sweeps/split-eta
+    benchmarks: [split-mnist]
+    optimizers: [ngm, sgd, msgd, adam]
+    seeds: [42, 43, 44, 45, 46]
+    base: {iterations: 200}            # any RunConfig key, fixed
+    grid: {lr: [0.01, 0.003]}          # crossed for every optimizer
+    per_optimizer:                     # crossed for that optimizer only
+      ngm: {eta: [0.2, 0.4, 0.8]}
+    equal_budget: 3                    # optional: every optimizer gets exactly 3 configurations
+    selection: {metric: wc_acc, seeds: [42]}   # optional: tune on validation, then test
+
+Each *batch* is one :class:`~experiments.config.RunConfig` (one benchmark and one
+hyperparameter setting, all of its optimizers and seeds trained as one batched
+computation) and is written atomically to ``<out>/batches/<benchmark>-<id>.nc``, where
+``id`` hashes the batch's config. Rerunning a sweep skips batches whose file exists, so a
+killed sweep resumes where it stopped. :func:`open_sweep` opens all batch files as one
+Dataset (``xr.open_mfdataset``) along a ``config`` dimension.
+
+Equal-budget protocol (``equal_budget`` + ``selection``): each optimizer gets exactly the
+same number of hyperparameter configurations (its grid, subsampled with a fixed seed when
+larger); every configuration is trained on the training split minus a stratified
+validation hold-out and scored on that validation split with the same rule (``metric`` of
+the task-1 curve, seed mean); the best configuration per optimizer and benchmark is then
+run on the test split with all seeds. The test curves never influence the choice.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from experiments.config import RunConfig, suggest
+from experiments.errors import ConfigError
+
+__all__ = ["SweepSpec", "load_spec", "expand", "run_sweep", "open_sweep", "run_batch"]
+log = logging.getLogger(__name__)
+
+_RUN_KEYS = {f.name for f in fields(RunConfig)}
+_SPEC_KEYS = {"name", "out", "benchmarks", "optimizers", "seeds", "base", "grid", "per_optimizer",
+              "equal_budget", "selection"}
+_SELECTION_METRICS = {"avg_acc": 1, "avg_min_acc": 1, "wc_acc": 1, "avg_sg": -1}
+
+
+@dataclass
+class SweepSpec:
+    """A parsed, validated sweep specification (see the module docstring)."""
+
+    name: str
+    out: str
+    benchmarks: List[str]
+    optimizers: List[str]
+    seeds: List[int]
+    base: Dict
+    grid: Dict[str, list]
+    per_optimizer: Dict[str, Dict[str, list]]
+    equal_budget: Optional[int] = None
+    selection: Optional[Dict] = None
+
+
+def _check_grid(where: str, grid) -> Dict[str, list]:
+    if grid is None:
+        return {}
+    if not isinstance(grid, dict):
+        raise ConfigError(f"{where}: must be a mapping of option names to lists of values")
+    out = {}
+    for k, v in grid.items():
+        key = str(k).replace("-", "_")
+        if key not in _RUN_KEYS or key in ("optimizers", "seeds", "benchmark", "out"):
+            raise ConfigError(f"{where}.{k}: not a run option{suggest(key, _RUN_KEYS)}")
+        vals = v if isinstance(v, list) else [v]
+        if not vals:
+            raise ConfigError(f"{where}.{k}: empty list of values")
+        out[key] = vals
+    return out
+
+
+def load_spec(path) -> SweepSpec:
+    """Read and validate a sweep spec file; errors name the file and the key."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"sweep spec {p} not found")
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: a sweep spec is a mapping (name, benchmarks, optimizers, seeds, grid, ...)")
+    return spec_from_dict(raw, where=str(p), default_out=f"results/sweeps/{p.stem}")
+
+
+def spec_from_dict(raw: Dict, where: str = "spec", default_out: str = "results/sweeps/sweep") -> SweepSpec:
+    from experiments.methods import METHODS
+    from experiments.streams import BENCHMARKS
+
+    for k in raw:
+        if k not in _SPEC_KEYS:
+            raise ConfigError(f"{where}: unknown key {k!r}{suggest(k, _SPEC_KEYS)}")
+    benchmarks = list(raw.get("benchmarks", ["split-mnist"]))
+    for b in benchmarks:
+        if b not in BENCHMARKS:
+            raise ConfigError(f"{where}: benchmarks: unknown {b!r}{suggest(b, BENCHMARKS)}")
+    optimizers = list(raw.get("optimizers", ["ngm", "sgd", "msgd", "adam"]))
+    for o in optimizers:
+        if o not in METHODS:
+            raise ConfigError(f"{where}: optimizers: unknown {o!r}{suggest(o, METHODS)}")
+    seeds = raw.get("seeds", [42, 43, 44, 45, 46])
+    if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds):
+        raise ConfigError(f"{where}: seeds must be a list of integers")
+    base = raw.get("base") or {}
+    if not isinstance(base, dict):
+        raise ConfigError(f"{where}: base must be a mapping")
+    for k in base:
+        if str(k).replace("-", "_") not in _RUN_KEYS:
+            raise ConfigError(f"{where}: base.{k}: not a run option{suggest(str(k), _RUN_KEYS)}")
+    per = raw.get("per_optimizer") or {}
+    for o in per:
+        if o not in optimizers:
+            raise ConfigError(f"{where}: per_optimizer.{o}: not among the sweep's optimizers {optimizers}")
+    budget = raw.get("equal_budget")
+    if budget is not None and (not isinstance(budget, int) or budget < 1):
+        raise ConfigError(f"{where}: equal_budget must be a positive integer, got {budget!r}")
+    selection = raw.get("selection")
+    if selection is not None:
+        if not isinstance(selection, dict):
+            raise ConfigError(f"{where}: selection must be a mapping with 'metric' (and optional 'seeds')")
+        metric = selection.get("metric", "wc_acc")
+        if metric not in _SELECTION_METRICS:
+            raise ConfigError(f"{where}: selection.metric {metric!r}{suggest(metric, _SELECTION_METRICS)}; "
+                              f"allowed: {', '.join(_SELECTION_METRICS)}")
+        selection = {"metric": metric, "seeds": list(selection.get("seeds", seeds[:1]))}
+    return SweepSpec(
+        name=str(raw.get("name", Path(default_out).name)),
+        out=str(raw.get("out", default_out)),
+        benchmarks=benchmarks,
+        optimizers=optimizers,
+        seeds=list(seeds),
+        base={str(k).replace("-", "_"): v for k, v in base.items()},
+        grid=_check_grid(f"{where}: grid", raw.get("grid")),
+        per_optimizer={o: _check_grid(f"{where}: per_optimizer.{o}", g) for o, g in per.items()},
+        equal_budget=budget,
+        selection=selection,
+    )
+
+
+def _combos(grid: Dict[str, list]) -> List[Dict]:
+    keys = sorted(grid)
+    return [dict(zip(keys, vals)) for vals in itertools.product(*(grid[k] for k in keys))]
+
+
+def optimizer_configs(spec: SweepSpec, optimizer: str) -> List[Dict]:
+    """The hyperparameter settings one optimizer is run with (equal budget applied)."""
+    combos = _combos({**spec.grid, **spec.per_optimizer.get(optimizer, {})})
+    if spec.equal_budget is not None:
+        k = spec.equal_budget
+        if len(combos) < k:
+            raise ConfigError(
+                f"equal_budget {k}: optimizer {optimizer!r} has only {len(combos)} configuration(s) in its grid"
+            )
+        rng = np.random.default_rng(0)
+        pick = sorted(rng.choice(len(combos), size=k, replace=False)) if len(combos) > k else range(k)
+        combos = [combos[i] for i in pick]
+    return combos
+
+
+def batch_id(cfg: RunConfig) -> str:
+    """Short stable hash of a batch's configuration (its file name)."""
+    d = asdict(cfg)
+    d.pop("out", None)
+    return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def expand(spec: SweepSpec, eval_split: str = "test", seeds: Optional[List[int]] = None,
+           only: Optional[Dict[tuple, Dict]] = None) -> List[RunConfig]:
+    """Batches of the sweep: optimizers sharing a benchmark and a setting go together.
+
+    ``only``: {(benchmark, optimizer): setting} restricts each optimizer to one setting
+    (the selected configurations of the equal-budget protocol).
+    """
+    batches: Dict[tuple, RunConfig] = {}
+    for bench in spec.benchmarks:
+        for opt in spec.optimizers:
+            settings = [only[(bench, opt)]] if only else optimizer_configs(spec, opt)
+            for setting in settings:
+                values = {**spec.base, **setting}
+                key = (bench, json.dumps(values, sort_keys=True))
+                if key not in batches:
+                    batches[key] = RunConfig(benchmark=bench, optimizers=[], seeds=list(seeds or spec.seeds),
+                                             eval_split=eval_split, **values)
+                batches[key].optimizers.append(opt)
+    out = []
+    for cfg in batches.values():
+        try:
+            out.append(cfg.resolved())
+        except ConfigError as exc:
+            raise ConfigError(f"sweep {spec.name}: {exc}") from None
+    return out
+
+
+def run_batch(config: dict, path: str) -> str:
+    """Run one batch and write it atomically to ``path`` (executed on a Dask worker)."""
+    import torch
+
+    from experiments.results import write_netcdf
+    from experiments.runner import run_experiment
+
+    torch.set_num_threads(1)  # one thread per worker process; parallelism comes from Dask
+    cfg = RunConfig(**config)
+    ds = run_experiment(cfg, progress=False)
+    ds = ds.expand_dims(config=[Path(path).stem])
+    for key in ("lr", "eta", "gamma", "batch_size", "iterations", "fixed_gain", "lc", "uncertainty", "eval_split"):
+        val = getattr(cfg, key)
+        ds = ds.assign_coords({f"cfg_{key}": ("config", [np.nan if val is None else val])})
+    ds = ds.assign_coords(cfg_benchmark=("config", [cfg.benchmark]))
+    write_netcdf(ds, path)
+    return path
+
+
+def _batch_path(out: Path, cfg: RunConfig) -> Path:
+    return out / "batches" / f"{cfg.benchmark}-{batch_id(cfg)}.nc"
+
+
+def _execute(batches: List[RunConfig], out: Path, scheduler: Optional[str], use_dask: bool, workers: Optional[int],
+             progress: bool) -> List[Path]:
+    todo = [(c, _batch_path(out, c)) for c in batches]
+    paths = [p for _, p in todo]
+    pending = [(c, p) for c, p in todo if not p.exists()]
+    if len(pending) < len(todo):
+        log.warning("resuming: %d of %d batches already finished", len(todo) - len(pending), len(todo))
+        print(f"resuming: {len(todo) - len(pending)} of {len(todo)} batches already done")
+    if not pending:
+        return paths
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(pending), desc="batches", unit="batch", disable=not progress)
+    try:
+        if use_dask:
+            _execute_dask(pending, scheduler, workers, bar)
+        else:
+            for cfg, p in pending:
+                run_batch(asdict(cfg), str(p))
+                bar.update(1)
+    finally:
+        bar.close()
+    return paths
+
+
+def _execute_dask(pending, scheduler, workers, bar):
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        import os
+
+        n = workers or max(1, os.cpu_count() or 1)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+        client = Client(cluster)
+    print(f"Dask dashboard: {client.dashboard_link}")
+    try:
+        futures = [client.submit(run_batch, asdict(c), str(p), pure=False, key=f"batch-{p.stem}")
+                   for c, p in pending]
+        for fut in as_completed(futures):
+            fut.result()  # re-raises a worker's error here
+            bar.update(1)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def open_sweep(out) -> "xr.Dataset":
+    """All finished batch files of a sweep as one Dataset along ``config``."""
+    import xarray as xr
+
+    files = sorted(Path(out, "batches").glob("*.nc"))
+    if not files:
+        raise ConfigError(f"no finished batches under {Path(out, 'batches')}")
+    return xr.open_mfdataset(files, combine="nested", concat_dim="config", join="outer",
+                             engine="h5netcdf", data_vars="all", coords="minimal", compat="override")
+
+
+def _score(ds, metric: str) -> Dict[str, float]:
+    from analysis.metrics import stability_metrics
+
+    ipt = int(ds.attrs["iterations_per_task"])
+    out = {}
+    for opt in ds["optimizer"].values:
+        curves = ds["accuracy"].sel(optimizer=opt, eval_task=1).transpose("seed", "iteration").values
+        vals = [stability_metrics(c, ipt)[metric] for c in curves if np.all(np.isfinite(c))]
+        out[str(opt)] = float(np.mean(vals)) if vals else np.nan
+    return out
+
+
+def select(spec: SweepSpec, tuning_paths: List[Path]) -> Dict[tuple, Dict]:
+    """Best setting per (benchmark, optimizer) by the validation score (same rule for all)."""
+    import xarray as xr
+
+    metric = spec.selection["metric"]
+    sign = _SELECTION_METRICS[metric]
+    best: Dict[tuple, tuple] = {}
+    for p in tuning_paths:
+        ds = xr.load_dataset(p, engine="h5netcdf").isel(config=0)
+        cfg = json.loads(ds.attrs["config"])
+        setting = {k: cfg[k] for k in {**spec.grid, **{k: 0 for g in spec.per_optimizer.values() for k in g}}}
+        for opt, score in _score(ds, metric).items():
+            key = (cfg["benchmark"], opt)
+            if np.isfinite(score) and (key not in best or sign * score > sign * best[key][0]):
+                best[key] = (score, setting)
+    return {k: v[1] for k, v in best.items()}
+
+
+def run_sweep(spec: SweepSpec, scheduler: Optional[str] = None, use_dask: bool = True,
+              workers: Optional[int] = None, progress: bool = True) -> Dict:
+    """Run (or resume) a sweep. Returns a summary dict with the batch files.
+
+    With ``selection``: tuning batches on the validation split (selection seeds), a
+    ``selection.json`` with the chosen settings and their scores, then the test batches.
+    """
+    out = Path(spec.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "spec.json").write_text(json.dumps(asdict(spec), indent=2, default=str))
+    summary: Dict = {"out": str(out)}
+    if spec.selection:
+        tuning = expand(spec, eval_split="validation", seeds=spec.selection["seeds"])
+        tpaths = _execute(tuning, out / "tuning", scheduler, use_dask, workers, progress)
+        chosen = select(spec, tpaths)
+        (out / "selection.json").write_text(json.dumps(
+            {f"{b}/{o}": s for (b, o), s in chosen.items()}, indent=2, sort_keys=True))
+        summary["selection"] = {f"{b}/{o}": s for (b, o), s in chosen.items()}
+        summary["tuning_batches"] = [str(p) for p in tpaths]
+        final = expand(spec, eval_split="test", only=chosen)
+    else:
+        final = expand(spec)
+    summary["batches"] = [str(p) for p in _execute(final, out, scheduler, use_dask, workers, progress)]
+    return summary
