@@ -159,8 +159,10 @@ class TrainAugmentation:
 
     Notes
     -----
-    Per call, run ``r`` consumes ``2 B`` integers (crop offsets) and then ``B``
-    uniforms (flips) from ``generators[r]``.
+    Per call, run ``r`` consumes ``2 B`` integers (crop offsets, when
+    ``padding > 0``) and then ``B`` uniforms (flips, when ``flip_p > 0``) from
+    ``generators[r]``.  The generators may be the runs' data-sampling
+    generators; the draws are then simply interleaved with the sampling draws.
     """
 
     def __init__(

@@ -31,7 +31,10 @@ class RunwiseOptimizer:
 
     Parameters
     ----------
-    params : iterable of Parameter, each of shape (n_runs, ...)
+    params : iterable of Parameter, each of shape (n_runs, ...), or of parameter groups
+        ``{"params": [...], "momentum": per-run sequence}`` whose momentum overrides the
+        default for those parameters (the paper's CIFAR NGM: 0.9 on the backbone, 0 on
+        the gained head)
     lr : sequence of n_runs floats
     momentum : sequence of n_runs floats (ignored for Adam runs)
     adam : sequence of n_runs bools, True where the run uses Adam
@@ -47,14 +50,22 @@ class RunwiseOptimizer:
         betas=(0.9, 0.999),
         eps: float = 1e-8,
     ):
-        self.params = [p for p in params if p.requires_grad]
+        groups = list(params)
+        if groups and not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        self.params, group_momentum = [], []
+        for grp in groups:
+            for p in grp["params"]:
+                if p.requires_grad:
+                    self.params.append(p)
+                    group_momentum.append(grp.get("momentum", momentum))
         if not self.params:
             raise ValueError("no trainable parameters")
         n = self.params[0].shape[0]
         self.n_runs = n
         dev = self.params[0].device
         self.lr = torch.as_tensor(lr, dtype=torch.float32, device=dev).reshape(n)
-        self.momentum = torch.as_tensor(momentum, dtype=torch.float32, device=dev).reshape(n)
+        self.momentum_of = [torch.as_tensor(m, dtype=torch.float32, device=dev).reshape(n) for m in group_momentum]
         self.adam = torch.as_tensor(adam, dtype=torch.bool, device=dev).reshape(n)
         self.betas, self.eps = betas, eps
         self.steps = torch.zeros(n, dtype=torch.float32, device=dev)
@@ -86,7 +97,7 @@ class RunwiseOptimizer:
         b1, b2 = self.betas
         self.steps += 1
         lr = self.lr if lr_scale is None else self.lr * lr_scale.to(self.lr)
-        for p, st in zip(self.params, self.state):
+        for p, st, mom in zip(self.params, self.state, self.momentum_of):
             if p.grad is None:
                 continue
             g = p.grad
@@ -94,7 +105,7 @@ class RunwiseOptimizer:
             run_lr = lr.view(shape)
             update = torch.zeros_like(p)
             if self._any_sgd:
-                st["buf"].mul_(self.momentum.view(shape)).add_(g)
+                st["buf"].mul_(mom.view(shape)).add_(g)
                 update = torch.where(self.adam.view(shape), update, st["buf"])
             if self._any_adam:
                 st["m"].mul_(b1).add_(g, alpha=1 - b1)

@@ -51,24 +51,38 @@ class RunRecord:
 
 
 @torch.no_grad()
-def evaluate(model, stream: JointTrainingStream, context: int, gain, device="cpu"):
+def evaluate(model, stream: JointTrainingStream, context: int, gain, device="cpu", chunk: int = 2000):
     """Accuracy and mean loss per task on the test sets of tasks 1..context.
 
-    Returns two tensors (n_runs, context).
+    The model is put in eval mode (BatchNorm running statistics) for the evaluation and
+    back in training mode afterwards; the test set is processed in chunks of ``chunk``
+    samples shared by all runs. Returns two float64 tensors (n_runs, context).
     """
     end = stream.test_end(context)
-    x = stream.test_x[:end].to(device)
-    y = stream.test_y[:end].to(device)
-    task = (stream.test_task[:end] - 1).to(device)
-    logits = model(x, gain)  # (R, M, C)
-    n_runs = logits.shape[0]
-    correct = (logits.argmax(-1) == y).to(torch.float64)
-    nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.repeat(n_runs), reduction="none")
-    nll = nll.view(n_runs, -1).to(torch.float64)
-    counts = torch.bincount(task, minlength=context).to(torch.float64)
-    acc = torch.zeros(n_runs, context, dtype=torch.float64, device=device).index_add_(1, task, correct)
-    loss = torch.zeros(n_runs, context, dtype=torch.float64, device=device).index_add_(1, task, nll)
-    return acc / counts, loss / counts
+    task_all = (stream.test_task[:end] - 1).to(device)
+    was_training = model.training
+    model.eval()
+    correct_sum = nll_sum = None
+    for start in range(0, end, chunk):
+        stop = min(start + chunk, end)
+        x = stream.test_x[start:stop]
+        if stream.eval_transform is not None:
+            x = stream.eval_transform(x)
+        x, y, task = x.to(device), stream.test_y[start:stop].to(device), task_all[start:stop]
+        logits = model(x, gain)  # (R, M, C)
+        n_runs = logits.shape[0]
+        correct = (logits.argmax(-1) == y).to(torch.float64)
+        nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.repeat(n_runs), reduction="none")
+        nll = nll.view(n_runs, -1).to(torch.float64)
+        if correct_sum is None:
+            correct_sum = torch.zeros(n_runs, context, dtype=torch.float64, device=device)
+            nll_sum = torch.zeros(n_runs, context, dtype=torch.float64, device=device)
+        correct_sum.index_add_(1, task, correct)
+        nll_sum.index_add_(1, task, nll)
+    if was_training:
+        model.train()
+    counts = torch.bincount(task_all, minlength=context).to(torch.float64)
+    return correct_sum / counts, nll_sum / counts
 
 
 def train_joint(
@@ -85,6 +99,7 @@ def train_joint(
     lr_from_gain: Optional[torch.Tensor] = None,
     reset_on_switch: Optional[torch.Tensor] = None,
     max_gain: float = 1e3,
+    eval_chunk: int = 2000,
 ) -> RunRecord:
     """Train ``model`` (``n_runs`` copies) through every context of ``stream``.
 
@@ -104,6 +119,8 @@ def train_joint(
     reset_on_switch : bool (n_runs,), optional
         Runs whose optimizer state is cleared at the first iteration of every context
         after the first (momentum-reset ablations). Needs a RunwiseOptimizer.
+    eval_chunk : int
+        Test samples per evaluation forward pass (memory bound for image models).
     max_gain : float
         A run whose gain exceeds this, or whose loss, logits or gain stop being finite,
         is marked diverged at that iteration: its curves are NaN from there on, its
@@ -135,6 +152,8 @@ def train_joint(
             ).to(device)
             idx = pool[picks]  # (R, B)
             x, y = train_x[idx], train_y[idx]
+            if stream.train_transform is not None:  # e.g. crop + flip + normalise, per-run draws
+                x = stream.train_transform(x, generators)
 
             g_t = controller.gain  # g(t): holds H(t-1) -- the one-step lag
             gain = (g_t if lr_runs is None else torch.where(lr_runs, ones, g_t)).to(device)
@@ -158,7 +177,7 @@ def train_joint(
 
             logits, per_sample = logits.detach(), per_sample.detach()
             drive = signal(logits, per_sample)
-            a, l = evaluate(model, stream, context, gain, device)
+            a, l = evaluate(model, stream, context, gain, device, eval_chunk)
             acc[:, t, :context] = a.cpu().numpy()
             loss[:, t, :context] = l.cpu().numpy()
             rec["gain"][:, t] = gain.cpu().numpy()

@@ -25,10 +25,10 @@ from experiments.methods import METHODS
 from experiments.optim import RunwiseOptimizer
 from experiments.protocol import RunRecord, train_joint
 from experiments.results import finish_attrs, record_to_dataset
-from experiments.streams import JointTrainingStream, build_stream
+from experiments.streams import BENCHMARKS, JointTrainingStream, build_stream
 from models import GainMLP
 
-__all__ = ["method_label", "run_experiment", "build_controller", "plan_batches"]
+__all__ = ["method_label", "run_experiment", "build_controller", "build_model", "plan_batches"]
 log = logging.getLogger(__name__)
 
 
@@ -84,18 +84,43 @@ def plan_batches(cfg: RunConfig) -> List[List[str]]:
     return [b for b in (first, second) if b]
 
 
+def build_model(cfg: RunConfig, stream: JointTrainingStream, specs, generators):
+    """The benchmark's network for these runs, and its optimizer parameter groups.
+
+    MNIST benchmarks: :class:`~models.GainMLP`, one group. Image benchmarks:
+    :class:`~models.resnet.SlimResNet18` (gain on the head only); for gain-driven plain
+    SGD methods (``ngm``) the backbone gets momentum 0.9 and the gained head momentum 0,
+    the paper's CIFAR NGM-SGD.
+    """
+    bench = BENCHMARKS[cfg.benchmark]
+    n = len(generators)
+    if bench.model == "mlp":
+        model = GainMLP(sizes=(stream.train_x.shape[1], 400, 400, stream.n_classes), n_runs=n,
+                        gain_target=cfg.gain_target)
+        model.reset_parameters(generators)
+        return model.to(cfg.device), list(model.parameters())
+    from models.resnet import SlimResNet18
+
+    model = SlimResNet18(n_runs=n, n_classes=stream.n_classes, in_size=bench.in_size,
+                         in_channels=stream.train_x.shape[1], generators=generators)
+    backbone_momentum = [0.9 if (sp.gain_driven and sp.momentum == 0.0 and not sp.lr_from_gain) else sp.momentum
+                         for sp in specs]
+    groups = [
+        {"params": model.backbone_parameters(), "momentum": backbone_momentum},
+        {"params": model.head_parameters(), "momentum": [sp.momentum for sp in specs]},
+    ]
+    return model.to(cfg.device), groups
+
+
 def _train_batch(methods, cfg, stream, bar, reference=None) -> Dict[str, RunRecord]:
     seeds = list(cfg.seeds)
     runs = [(m, s) for m in methods for s in seeds]
     n = len(runs)
     generators = [torch.Generator().manual_seed(int(s)) for _, s in runs]
-    model = GainMLP(sizes=(stream.train_x.shape[1], 400, 400, stream.n_classes), n_runs=n,
-                    gain_target=cfg.gain_target)
-    model.reset_parameters(generators)
-    model.to(cfg.device)
     specs = [METHODS[m] for m, _ in runs]
+    model, param_groups = build_model(cfg, stream, specs, generators)
     optimizer = RunwiseOptimizer(
-        model.parameters(),
+        param_groups,
         lr=[cfg.lr] * n,
         momentum=[sp.momentum for sp in specs],
         adam=[sp.optimizer == "adam" for sp in specs],
@@ -112,6 +137,7 @@ def _train_batch(methods, cfg, stream, bar, reference=None) -> Dict[str, RunReco
         on_iteration=(lambda t: bar.update(len(methods))) if bar is not None else None,
         lr_from_gain=lr_runs if lr_runs.any() else None,
         reset_on_switch=resets if resets.any() else None,
+        eval_chunk=2000 if BENCHMARKS[cfg.benchmark].model == "mlp" else 250,
     )
     out = {}
     for i, m in enumerate(methods):

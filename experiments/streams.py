@@ -32,7 +32,9 @@ class JointTrainingStream:
 
     Attributes
     ----------
-    train_x, test_x : Tensor (N, features) float32
+    train_x, test_x : Tensor (N, features) float32, or uint8 images (N, C, H, W) with
+        ``train_transform(x (R, B, C, H, W), generators)`` (augmentation) and
+        ``eval_transform(x)`` turning them into network input
     train_y, test_y : Tensor (N,) int64
     train_task, test_task : Tensor (N,) int64, 1-based task of each sample
         (the test arrays are sorted by task, so tasks 1..k are a prefix)
@@ -49,6 +51,9 @@ class JointTrainingStream:
     n_tasks: int
     n_classes: int
     source: str = ""
+    #: images stored as uint8 are turned into network input by these (None: stored as input)
+    train_transform: Optional[Callable] = field(default=None, repr=False)
+    eval_transform: Optional[Callable] = field(default=None, repr=False)
     _pools: Dict[int, torch.Tensor] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -139,14 +144,21 @@ def _rotated_mnist(train, test, angles=(0.0, 80.0, 160.0)):
 
 @dataclass(frozen=True)
 class BenchmarkSpec:
-    """A benchmark's stream builder and the paper's defaults for it."""
+    """A benchmark's stream builder, its network and the paper's defaults for it.
 
-    build: Callable[[ImageSet, ImageSet], JointTrainingStream]
+    ``dataset`` is ``"mnist"`` (embedded subset or IDX files; ``build(train, test)``) or
+    ``"image"`` (CIFAR / mini-ImageNet files under ``--data-dir``, see
+    :mod:`experiments.datasets`). ``model`` is ``"mlp"`` or ``"resnet"``.
+    """
+
+    build: Optional[Callable[[ImageSet, ImageSet], JointTrainingStream]]
     iterations_per_task: int
     eta: float
     batch_size: int = 128
     lr: float = 0.01
     dataset: str = "mnist"
+    model: str = "mlp"
+    in_size: int = 28
 
 
 BENCHMARKS: Dict[str, BenchmarkSpec] = {
@@ -154,6 +166,58 @@ BENCHMARKS: Dict[str, BenchmarkSpec] = {
     "permuted-mnist": BenchmarkSpec(_permuted_mnist, iterations_per_task=200, eta=0.3),
     "rotated-mnist": BenchmarkSpec(_rotated_mnist, iterations_per_task=400, eta=0.5),
 }
+
+
+def _register_image_benchmarks():
+    from experiments.datasets.cifar_tasks import IMAGE_BENCHMARKS
+
+    for name, ib in IMAGE_BENCHMARKS.items():
+        BENCHMARKS[name] = BenchmarkSpec(
+            None, ib.iterations_per_task, ib.eta, batch_size=ib.batch_size, lr=ib.lr,
+            dataset="image", model="resnet", in_size=ib.in_size,
+        )
+
+
+_register_image_benchmarks()
+
+
+def _image_stream(name: str, data_dir, eval_split: str) -> JointTrainingStream:
+    """Stream of a CIFAR / mini-ImageNet benchmark: uint8 images + torch augmentation."""
+    from experiments.augment import EvalTransform, TrainAugmentation
+    from experiments.datasets import IMAGE_BENCHMARKS, load_benchmark
+
+    ib = IMAGE_BENCHMARKS[name]
+    dataset, tasks = load_benchmark(name, data_dir)
+    train_task = tasks.train_task()
+    tr_idx = np.flatnonzero(train_task > 0)
+    tr_images, tr_labels, tr_task = dataset.train_images[tr_idx], dataset.train_labels[tr_idx], train_task[tr_idx]
+    if eval_split == "validation":
+        rng = np.random.default_rng(VALIDATION_SEED)
+        held = np.zeros(len(tr_idx), dtype=bool)
+        for c in np.unique(tr_labels):
+            members = rng.permutation(np.flatnonzero(tr_labels == c))
+            held[members[: max(1, len(members) // 6)]] = True
+        order = np.argsort(tr_task[held], kind="stable")
+        te_images, te_labels, te_task = tr_images[held][order], tr_labels[held][order], tr_task[held][order]
+        tr_images, tr_labels, tr_task = tr_images[~held], tr_labels[~held], tr_task[~held]
+    else:
+        te_order = tasks.test_order()
+        te_images, te_labels = dataset.test_images[te_order], dataset.test_labels[te_order]
+        te_task = tasks.test_task()[te_order]
+    return JointTrainingStream(
+        name=name,
+        train_x=torch.from_numpy(np.ascontiguousarray(tr_images)),
+        train_y=torch.from_numpy(tasks.head_labels(tr_labels)),
+        train_task=torch.from_numpy(tr_task),
+        test_x=torch.from_numpy(np.ascontiguousarray(te_images)),
+        test_y=torch.from_numpy(tasks.head_labels(te_labels)),
+        test_task=torch.from_numpy(np.asarray(te_task, dtype=np.int64)),
+        n_tasks=tasks.n_tasks,
+        n_classes=tasks.n_classes,
+        source=f"{dataset.name} files in {data_dir}",
+        train_transform=TrainAugmentation.named(ib.normalization, padding=ib.crop_padding),
+        eval_transform=EvalTransform.named(ib.normalization),
+    )
 
 
 #: seed of the fixed, stratified validation hold-out (see :func:`holdout_validation`)
@@ -189,6 +253,14 @@ def build_stream(benchmark: str, data_dir: Optional[str] = None, eval_split: str
     instead of the test set (for hyperparameter selection).
     """
     spec = BENCHMARKS[benchmark]
+    if spec.dataset == "image":
+        if data_dir is None:
+            from experiments.errors import ConfigError
+
+            raise ConfigError(f"data_dir: {benchmark} needs --data-dir pointing at the dataset files (see docs/cifar.md)")
+        if eval_split not in ("test", "validation"):
+            raise ValueError(f"eval_split must be 'test' or 'validation', got {eval_split!r}")
+        return _image_stream(benchmark, data_dir, eval_split)
     train, test = load_mnist(data_dir)
     if eval_split == "validation":
         train, test = holdout_validation(train)

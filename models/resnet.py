@@ -106,7 +106,7 @@ class _RunBatchNorm2d(nn.Module):
         self.register_buffer("running_mean", torch.zeros(n_runs, num_features))
         self.register_buffer("running_var", torch.ones(n_runs, num_features))
 
-    def reset_parameters(self, generators: Sequence[torch.Generator] | None = None) -> None:
+    def reset_parameters(self) -> None:
         with torch.no_grad():
             self.weight.fill_(1.0)
             self.bias.zero_()
@@ -235,9 +235,10 @@ class SlimResNet18(nn.Module):
         generator's device: every convolution weight in forward order (stem,
         then per block conv1, conv2, shortcut), then the head weight
         N(0, 0.05^2).  A run therefore gets the same parameters whether it is
-        built alone or among other runs, on CPU or GPU, in any dtype (up to the
-        cast).  BatchNorm is reset to weight 1, bias 0 and fresh running
-        statistics; the head bias to 0.
+        built alone or among other runs, in any dtype (up to the cast), and -
+        with CPU generators - whether the model lives on CPU or GPU.  BatchNorm
+        is reset to weight 1, bias 0 and fresh running statistics; the head
+        bias to 0.
         """
         gens = _generators(generators, self.n_runs)
         convs = self._convs()

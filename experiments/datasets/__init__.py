@@ -3,7 +3,7 @@
 * :func:`load_cifar10`, :func:`load_cifar100` - CIFAR python-pickle batches.
 * :func:`load_miniimagenet` - mini-ImageNet cache files (pickle or npz).
 * :func:`split_cifar10`, :func:`domain_cifar100`, :func:`split_miniimagenet` -
-  per-task index arrays (:class:`TaskSplit`); :data:`BENCHMARKS` ties them together.
+  per-task index arrays (:class:`TaskSplit`); :data:`IMAGE_BENCHMARKS` ties them together.
 
 Nothing here downloads anything.  Pickles are read with restricted unpickling
 (:mod:`experiments.datasets.safe_pickle`), so a dataset file cannot run code.
@@ -12,9 +12,9 @@ The embedded MNIST subset lives in :mod:`experiments.data`, not here.
 """
 from .cifar import load_cifar10, load_cifar100
 from .cifar_tasks import (
-    BENCHMARKS,
     DOMAIN_CIFAR100_GROUPS,
-    BenchmarkSpec,
+    IMAGE_BENCHMARKS,
+    ImageBenchmark,
     TaskSplit,
     domain_cifar100,
     split_cifar10,
@@ -26,9 +26,9 @@ from .miniimagenet import load_miniimagenet
 from .safe_pickle import RestrictedUnpickler, safe_load_pickle
 
 __all__ = [
-    "BENCHMARKS",
-    "BenchmarkSpec",
     "DOMAIN_CIFAR100_GROUPS",
+    "IMAGE_BENCHMARKS",
+    "ImageBenchmark",
     "DataFileNotFoundError",
     "DataFormatError",
     "ImageDataset",
@@ -50,13 +50,13 @@ _LOADERS = {"load_cifar10": load_cifar10, "load_cifar100": load_cifar100, "load_
 def load_benchmark(name: str, root) -> tuple[ImageDataset, TaskSplit]:
     """Load the dataset of benchmark ``name`` from ``root`` and build its tasks.
 
-    >>> ds, tasks = load_benchmark("split_cifar10", "~/data")  # doctest: +SKIP
+    >>> ds, tasks = load_benchmark("split-cifar10", "~/data")  # doctest: +SKIP
     >>> tasks.n_tasks, tasks.n_classes  # doctest: +SKIP
     (5, 10)
     """
     try:
-        spec = BENCHMARKS[name]
+        spec = IMAGE_BENCHMARKS[name]
     except KeyError:
-        raise ValueError(f"unknown benchmark {name!r}; choose from {sorted(BENCHMARKS)}") from None
+        raise ValueError(f"unknown benchmark {name!r}; choose from {sorted(IMAGE_BENCHMARKS)}") from None
     dataset = _LOADERS[spec.loader](root)
     return dataset, spec.make_tasks(dataset)

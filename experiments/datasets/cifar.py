@@ -120,7 +120,8 @@ def _images(value: Any, path: Path) -> np.ndarray:
     return np.ascontiguousarray(value.reshape(-1, _CHANNELS, _SIDE, _SIDE))
 
 
-def _read_batch(path: Path, label_keys: tuple[str, ...], n_classes: tuple[int, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
+def _read_batch(path: Path, label_keys: tuple[str, ...],
+                n_classes: tuple[int, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
     d = _as_str_dict(safe_load_pickle(path), path)
     images = _images(_field(d, "data", path), path)
     labels = [_labels(_field(d, key, path), key, images.shape[0], k, path) for key, k in zip(label_keys, n_classes)]

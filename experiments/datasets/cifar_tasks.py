@@ -35,7 +35,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -43,9 +42,9 @@ from .errors import DataFormatError
 from .image_dataset import ImageDataset
 
 __all__ = [
-    "BENCHMARKS",
-    "BenchmarkSpec",
     "DOMAIN_CIFAR100_GROUPS",
+    "IMAGE_BENCHMARKS",
+    "ImageBenchmark",
     "TaskSplit",
     "domain_cifar100",
     "split_cifar10",
@@ -60,7 +59,7 @@ class TaskSplit:
     Attributes
     ----------
     name : str
-        Benchmark name (key of :data:`BENCHMARKS`).
+        Benchmark name (key of :data:`IMAGE_BENCHMARKS`).
     n_classes : int
         Width of the shared output head.
     task_names : tuple of str
@@ -73,6 +72,8 @@ class TaskSplit:
     label_map : ndarray of int64, shape (dataset.n_classes,)
         Head label of each dataset label, ``-1`` for classes outside the
         benchmark.  Use :meth:`head_labels`.
+    n_train, n_test : int
+        Sizes of the dataset's training and test sets.
     """
 
     name: str
@@ -82,6 +83,8 @@ class TaskSplit:
     train_indices: tuple[np.ndarray, ...]
     test_indices: tuple[np.ndarray, ...]
     label_map: np.ndarray = field(repr=False)
+    n_train: int = 0
+    n_test: int = 0
 
     @property
     def n_tasks(self) -> int:
@@ -100,6 +103,24 @@ class TaskSplit:
         """Map dataset labels to head labels (``-1`` where outside the benchmark)."""
         return self.label_map[np.asarray(dataset_labels)]
 
+    def _task_ids(self, indices: tuple[np.ndarray, ...], n: int) -> np.ndarray:
+        out = np.zeros(n, dtype=np.int64)
+        for t, idx in enumerate(indices):
+            out[idx] = t + 1
+        return out
+
+    def train_task(self) -> np.ndarray:
+        """1-based task of every training image, shape (n_train,); 0 = not in the benchmark."""
+        return self._task_ids(self.train_indices, self.n_train)
+
+    def test_task(self) -> np.ndarray:
+        """1-based task of every test image, shape (n_test,); 0 = not in the benchmark."""
+        return self._task_ids(self.test_indices, self.n_test)
+
+    def test_order(self) -> np.ndarray:
+        """Test indices of all tasks sorted by task, so tasks 1..k form a prefix."""
+        return self.seen_test_indices(self.n_tasks - 1)
+
 
 def _make_split(name: str, dataset: ImageDataset, task_names: Sequence[str],
                 task_classes: Sequence[Sequence[int]], label_map: np.ndarray, n_classes: int) -> TaskSplit:
@@ -116,6 +137,8 @@ def _make_split(name: str, dataset: ImageDataset, task_names: Sequence[str],
         train_indices=tuple(train),
         test_indices=tuple(test),
         label_map=label_map,
+        n_train=int(dataset.train_labels.shape[0]),
+        n_test=int(dataset.test_labels.shape[0]),
     )
 
 
@@ -136,7 +159,7 @@ def split_cifar10(dataset: ImageDataset, n_tasks: int = 5) -> TaskSplit:
     per = 10 // n_tasks
     task_classes = [tuple(range(t * per, (t + 1) * per)) for t in range(n_tasks)]
     names = ["+".join(dataset.class_names[c] for c in cls) for cls in task_classes]
-    return _make_split("split_cifar10", dataset, names, task_classes, np.arange(10, dtype=np.int64), 10)
+    return _make_split("split-cifar10", dataset, names, task_classes, np.arange(10, dtype=np.int64), 10)
 
 
 #: (superclass name, its five fine classes) per task, as in the authors' v1 code.
@@ -172,7 +195,8 @@ def domain_cifar100(
     for group, fine in groups:
         missing = [f for f in fine if f not in index]
         if missing:
-            raise DataFormatError(f"{dataset.source}: fine classes {missing} of group {group!r} not in the dataset's names")
+            raise DataFormatError(
+                f"{dataset.source}: fine classes {missing} of group {group!r} not in the dataset's names")
         task_classes.append(tuple(index[f] for f in fine))
     if dataset.coarse_names is not None and dataset.train_coarse_labels is not None:
         coarse_index = {name: i for i, name in enumerate(dataset.coarse_names)}
@@ -183,7 +207,7 @@ def domain_cifar100(
             if np.any(dataset.train_coarse_labels[mask] != coarse_index[group]):
                 raise DataFormatError(f"{dataset.source}: some images of group {group!r} carry another coarse label")
     n = dataset.n_classes
-    return _make_split("domain_cifar100", dataset, [g for g, _ in groups], task_classes,
+    return _make_split("domain-cifar100", dataset, [g for g, _ in groups], task_classes,
                        np.arange(n, dtype=np.int64), n)
 
 
@@ -210,23 +234,36 @@ def split_miniimagenet(
     if chosen.shape != (k,) or np.unique(chosen).size != k:
         raise ValueError(f"classes must be {k} distinct class indices")
     if k > dataset.n_classes or chosen.min() < 0 or chosen.max() >= dataset.n_classes:
-        raise DataFormatError(f"{dataset.source}: Split mini-ImageNet needs {k} classes, dataset has {dataset.n_classes}")
+        raise DataFormatError(
+            f"{dataset.source}: Split mini-ImageNet needs {k} classes, dataset has {dataset.n_classes}")
     label_map = np.full(dataset.n_classes, -1, dtype=np.int64)
     label_map[chosen] = np.arange(k)
     task_classes = [tuple(chosen[t * classes_per_task:(t + 1) * classes_per_task]) for t in range(n_tasks)]
     names = [f"classes {t * classes_per_task}-{(t + 1) * classes_per_task - 1}" for t in range(n_tasks)]
-    return _make_split("split_miniimagenet", dataset, names, task_classes, label_map, k)
+    return _make_split("split-miniimagenet", dataset, names, task_classes, label_map, k)
 
 
 @dataclass(frozen=True)
-class BenchmarkSpec:
-    """What the runner needs to set one benchmark up (plain data).
+class ImageBenchmark:
+    """What a runner needs to set one image benchmark up (plain data).
 
-    ``loader`` names a function of :mod:`experiments.datasets` taking the data
-    directory; ``make_tasks`` turns the loaded dataset into a :class:`TaskSplit`.
-    ``normalization`` is a key of :data:`experiments.augment.NORMALIZATION`.
-    ``paper`` records the settings reported for the paper (source tags as in
-    paper-notes §1.7); the runner may use or override them.
+    Attributes
+    ----------
+    name : str
+        Benchmark name, as on the command line (``split-cifar10`` ...).
+    loader : str
+        Name of the loading function in :mod:`experiments.datasets`; it takes the data directory.
+    make_tasks : callable
+        Loaded :class:`ImageDataset` -> :class:`TaskSplit`.
+    in_size, n_classes : int
+        Image side and head width for :class:`models.resnet.SlimResNet18`.
+    normalization : str
+        Key of :data:`experiments.augment.NORMALIZATION`.
+    crop_padding : int
+        Zero padding of the training random crop.
+    iterations_per_task, eta, batch_size, lr
+        Paper settings (paper-notes §1.3, §1.7): the authors' v1 code where it
+        exists, else v2.  ``notes`` says where a value is uncertain.
     """
 
     name: str
@@ -236,24 +273,27 @@ class BenchmarkSpec:
     n_classes: int
     normalization: str
     crop_padding: int
-    paper: dict[str, Any]
+    iterations_per_task: int
+    eta: float
+    batch_size: int = 256
+    lr: float = 0.01
+    notes: str = ""
 
 
-BENCHMARKS: dict[str, BenchmarkSpec] = {
-    "split_cifar10": BenchmarkSpec(
-        name="split_cifar10", loader="load_cifar10", make_tasks=split_cifar10, in_size=32, n_classes=10,
-        normalization="cifar10", crop_padding=4,
-        paper={"eta": {"v1": 0.2, "v2": 0.2}, "iterations_per_task": 400, "batch_size": 256, "lr": 0.01},
+IMAGE_BENCHMARKS: dict[str, ImageBenchmark] = {
+    "split-cifar10": ImageBenchmark(
+        name="split-cifar10", loader="load_cifar10", make_tasks=split_cifar10, in_size=32, n_classes=10,
+        normalization="cifar10", crop_padding=4, iterations_per_task=400, eta=0.2,
     ),
-    "domain_cifar100": BenchmarkSpec(
-        name="domain_cifar100", loader="load_cifar100", make_tasks=domain_cifar100, in_size=32, n_classes=100,
-        normalization="cifar10", crop_padding=4,  # the v1 code normalises CIFAR-100 with the CIFAR-10 statistics
-        paper={"eta": {"v1": 0.2, "v2": 0.1}, "iterations_per_task": 400, "batch_size": 256, "lr": 0.01},
+    "domain-cifar100": ImageBenchmark(
+        name="domain-cifar100", loader="load_cifar100", make_tasks=domain_cifar100, in_size=32, n_classes=100,
+        normalization="cifar10", crop_padding=4, iterations_per_task=400, eta=0.2,
+        notes="eta 0.2 in the v1 code, 0.1 in v2; CIFAR-10 normalisation statistics as in the v1 code",
     ),
-    "split_miniimagenet": BenchmarkSpec(
-        name="split_miniimagenet", loader="load_miniimagenet", make_tasks=split_miniimagenet, in_size=84,
-        n_classes=50, normalization="imagenet", crop_padding=8,  # no author code: our choice, see docs/cifar.md
-        # v2 only; I_C not stated per benchmark ("200-800"), 800 is a guess.
-        paper={"eta": {"v2": 0.1}, "iterations_per_task": 800, "batch_size": 256, "lr": 0.01},
+    "split-miniimagenet": ImageBenchmark(
+        name="split-miniimagenet", loader="load_miniimagenet", make_tasks=split_miniimagenet, in_size=84,
+        n_classes=50, normalization="imagenet", crop_padding=8, iterations_per_task=800, eta=0.1,
+        notes="v2 only, no author code: 800 iterations inferred from v2's '200-800' range; "
+              "class choice, train/test division, ImageNet statistics and padding 8 are our choices",
     ),
 }

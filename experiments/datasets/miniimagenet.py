@@ -91,7 +91,8 @@ def _check_images(images: object, key: str, path: Path) -> np.ndarray:
     if not isinstance(images, np.ndarray):
         raise data_error(path, f"{key!r} must be a numpy array, found {type(images).__name__}")
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (side, side, 3):
-        raise data_error(path, f"{key!r} must be uint8 of shape (N, {side}, {side}, 3), found {images.dtype} {images.shape}")
+        raise data_error(path, f"{key!r} must be uint8 of shape (N, {side}, {side}, 3), "
+                               f"found {images.dtype} {images.shape}")
     return images
 
 
@@ -221,8 +222,8 @@ def load_miniimagenet(
     pieces = []
     class_names: list[str] = []
     seen: dict[str, Path] = {}
-    for split in splits:
-        path = find_split_file(folder, split)
+    paths = [find_split_file(folder, split) for split in splits]  # fail fast on a missing file
+    for split, path in zip(splits, paths):
         images, labels, names = read_split(path)
         for name in names:
             if name in seen:

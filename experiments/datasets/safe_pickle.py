@@ -45,7 +45,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import DataFileNotFoundError, DataFormatError, data_error
+from .errors import DataFileNotFoundError, data_error
 
 __all__ = ["ALLOWED_GLOBALS", "RestrictedUnpickler", "safe_load_pickle", "safe_loads_pickle"]
 
@@ -119,15 +119,20 @@ class RestrictedUnpickler(pickle.Unpickler):
             ) from None
 
 
+_TRUNCATED = "truncated pickle (the file ends before the pickled object does)"
+
+
 def _unpickle(stream: io.BufferedIOBase, source: str, encoding: str) -> Any:
     try:
         return RestrictedUnpickler(stream, encoding=encoding).load()
     except pickle.UnpicklingError as exc:
         if str(exc).startswith("refused"):
             raise data_error(source, f"unsafe pickle: {exc}") from None
+        if "truncated" in str(exc):
+            raise data_error(source, _TRUNCATED) from None
         raise data_error(source, f"corrupt pickle ({exc})") from None
     except EOFError:
-        raise data_error(source, "truncated pickle (ended before the STOP opcode)") from None
+        raise data_error(source, _TRUNCATED) from None
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
             MemoryError, UnicodeDecodeError, RecursionError) as exc:
         raise data_error(source, f"corrupt pickle ({type(exc).__name__}: {exc})") from None

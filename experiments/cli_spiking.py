@@ -1,0 +1,171 @@
+"""``lcne validate-spiking``: the acceptance protocol of the spiking LC population (Brian2).
+
+Writes ``<out>/spiking_validation.json`` (one entry per check: name, value, accepted
+range, source, pass/fail), ``<out>/spiking_validation.nc`` (spikes, population rate and NE
+of every condition), ``<out>/spiking_rate_model.nc`` (NE, rate and the Gilzenrat ``u`` on
+one time axis) and ``<out>/spiking_validation.png``/``.pdf``. Exit code 0 when every
+check passes, 1 when one fails, 2 for a usage error (e.g. Brian2 missing).
+
+Brian2 is optional (``pip install lcne[spiking]``); this module imports it only when the
+command runs, so ``lcne --help`` works without it.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+__all__ = ["register", "cmd_validate_spiking"]
+
+log = logging.getLogger(__name__)
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _key_value(text):
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    key, value = text.split("=", 1)
+    try:
+        return key.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: value must be a number") from None
+
+
+def _float_list(text):
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+
+
+def _iteration_range(text):
+    try:
+        a, b = text.split(":", 1)
+        return slice(int(a) if a.strip() else None, int(b) if b.strip() else None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not START:STOP (iteration labels)") from None
+
+
+def register(subparsers) -> None:
+    """Add the ``validate-spiking`` subcommand to ``subparsers``."""
+    p = subparsers.add_parser(
+        "validate-spiking",
+        help="check the spiking LC population (Brian2) against biology and the rate model",
+        description="Run the acceptance protocol of the spiking LC population: tonic rate, phasic "
+        "burst, latency, post-burst pause, synchrony vs gap-junction coupling, evoked response vs "
+        "baseline rate, and NE vs the Gilzenrat rate model's u. Writes a JSON report, the traces "
+        "(netCDF) and a figure to --out. Needs Brian2 (pip install lcne[spiking]).",
+    )
+    p.add_argument("--out", default="results/spiking", help="output directory (default results/spiking)")
+    p.add_argument("--n-cells", type=_positive(int), default=300, help="cells per condition (default 300)")
+    p.add_argument("--duration", type=_positive(float), default=None,
+                   help="biological time of the pulse protocol in s (default 33: 3 s lead + 10 trials of 3 s)")
+    p.add_argument("--trial-ms", type=_positive(float), default=3000.0, help="interval between pulses, ms")
+    p.add_argument("--target", default="cython", choices=("cython", "numpy", "cpp_standalone"),
+                   help="Brian2 code generation target (default cython)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--species", default="rat", choices=("rat", "monkey"),
+                   help="latency range and afferent delay preset (default rat)")
+    p.add_argument("--param", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
+                   help="LC population parameter override, e.g. g_gap_nS=0.3 (repeatable)")
+    p.add_argument("--coupling", type=_float_list, default=None, metavar="G1,G2,...",
+                   help="gap-junction conductances of the synchrony sweep, nS")
+    p.add_argument("--pacemaker", type=_float_list, default=None, metavar="I1,I2,...",
+                   help="pacemaker currents of the baseline-rate sweep, pA")
+    p.add_argument("--preset", default="gilzenrat2002_phasic", help="Gilzenrat preset for the NE vs u comparison")
+    g = p.add_argument_group("drive from a results file (NE vs u comparison input)")
+    g.add_argument("--results", default=None, help="netCDF file written by lcne run")
+    g.add_argument("--optimizer", default="ngm", help="run to take from --results (default ngm)")
+    g.add_argument("--run-seed", type=int, default=None, help="seed of that run (default: the first)")
+    g.add_argument("--variable", default="drive", help="variable to use: drive (default) or entropy")
+    g.add_argument("--ms-per-iteration", type=_positive(float), default=20.0,
+                   help="biological ms per training iteration (default 20)")
+    g.add_argument("--iterations", type=_iteration_range, default=None, metavar="START:STOP",
+                   help="iteration labels to use (default all)")
+    p.add_argument("--no-figure", action="store_true", help="skip the figure")
+    p.set_defaults(func=cmd_validate_spiking)
+
+
+def _import_spiking():
+    from experiments.errors import LcneError
+
+    try:
+        from lcne.spiking import from_results
+        from lcne.spiking.validation import ValidationConfig, plot_validation, run_validation
+    except ImportError as exc:
+        raise LcneError(str(exc)) from None
+    return from_results, ValidationConfig, plot_validation, run_validation
+
+
+def cmd_validate_spiking(args) -> int:
+    """Handler of ``lcne validate-spiking``; returns the exit code."""
+    from experiments.errors import ConfigError
+    from experiments.results import write_netcdf
+
+    from_results, ValidationConfig, plot_validation, run_validation = _import_spiking()
+    kwargs = {"n_cells": args.n_cells, "seed": args.seed, "target": args.target, "species": args.species,
+              "trial_ms": args.trial_ms, "params": dict(args.param), "gilzenrat_preset": args.preset}
+    lead = ValidationConfig.lead_ms
+    if args.duration is not None:
+        n_trials = int((args.duration * 1000.0 - lead) // args.trial_ms)
+        if n_trials < 1:
+            raise ConfigError(f"--duration {args.duration:g} s leaves no trial after the {lead / 1000:g} s lead; "
+                              f"use at least {(lead + args.trial_ms) / 1000:g}")
+        kwargs["n_trials"] = n_trials
+    if args.coupling:
+        kwargs["coupling_nS"] = args.coupling
+    if args.pacemaker:
+        kwargs["pacemaker_pA"] = args.pacemaker
+    try:
+        cfg = ValidationConfig(**kwargs)
+        cfg.lc_params()  # validates --param names
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    comparison = None
+    if args.results:
+        from experiments.results import open_results
+
+        ds = open_results(args.results)
+        run_seed = args.run_seed if args.run_seed is not None else int(ds.seed.values[0])
+        try:
+            comparison = from_results(ds, args.optimizer, run_seed, args.ms_per_iteration,
+                                      variable=args.variable, iterations=args.iterations)
+        except ValueError as exc:
+            raise ConfigError(f"--results: {exc}") from None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    result = run_validation(cfg, comparison=comparison)
+    report = result.write_report(out / "spiking_validation.json")
+    write_netcdf(result.spiking, out / "spiking_validation.nc")
+    write_netcdf(result.rate_model, out / "spiking_rate_model.nc")
+    print(f"spiking LC validation: {cfg.n_cells} cells x {len(result.spiking.condition)} conditions, "
+          f"{cfg.duration_ms() / 1000:g} s biological, target {cfg.target}, {time.perf_counter() - t0:.1f} s")
+    print(result.summary())
+    print(f"\nreport:  {report}\ntraces:  {out / 'spiking_validation.nc'}, {out / 'spiking_rate_model.nc'}")
+    if not args.no_figure:
+        import matplotlib.pyplot as plt
+
+        fig = plot_validation(result)
+        paths = []
+        for suffix in (".png", ".pdf"):
+            path = out / f"spiking_validation{suffix}"
+            fig.savefig(path)
+            paths.append(str(path))
+        plt.close(fig)
+        print("figure:  " + ", ".join(paths))
+    return 0 if result.all_passed else 1
