@@ -78,8 +78,10 @@ def save_figure(fig, stem, formats: Sequence[str] = ("png", "pdf")) -> list:
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in formats:
-        p = stem.with_suffix(f".{fmt}")
-        fig.savefig(p, bbox_inches="tight")
+        p = stem.with_name(f"{stem.name}.{fmt}")
+        tmp = p.with_name(f".{p.stem}.tmp.{fmt}")  # written then renamed: no half-written figure
+        fig.savefig(tmp, bbox_inches="tight", format=fmt)
+        tmp.replace(p)
         paths.append(p)
     plt.close(fig)
     return paths

@@ -156,7 +156,7 @@ def config_from_args(args):
 
 def cmd_run(args) -> int:
     from analysis.metrics import format_table, metrics_table
-    from experiments.results import write_netcdf
+    from experiments.results import atomic_path, write_netcdf
     from experiments.runner import run_experiment
 
     cfg = config_from_args(args)
@@ -169,7 +169,8 @@ def cmd_run(args) -> int:
     stem = out / cfg.benchmark
     nc = write_netcdf(ds, stem.with_suffix(".nc"))
     table = metrics_table(ds, eval_task=1, convention="code")
-    table.to_csv(f"{stem}_metrics.csv", float_format="%.6g")
+    with atomic_path(f"{stem}_metrics.csv") as tmp:
+        table.to_csv(tmp, float_format="%.6g")
     n_runs = ds.sizes["optimizer"] * ds.sizes["seed"]
     print(f"\n{cfg.benchmark}: {n_runs} runs x {ds.sizes['iteration']} iterations in {wall:.1f} s")
     print("Task-1 metrics; ACC in %, paper convention (seed-mean curve ± propagated sd),")

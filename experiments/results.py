@@ -5,7 +5,9 @@ The schema is documented in ``docs/results-schema.md``; its version is stored in
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -17,7 +19,15 @@ from typing import Dict, Sequence
 import numpy as np
 import xarray as xr
 
-__all__ = ["SCHEMA_VERSION", "record_to_dataset", "versions", "write_netcdf", "open_results"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "atomic_path",
+    "config_hash",
+    "open_results",
+    "record_to_dataset",
+    "versions",
+    "write_netcdf",
+]
 
 SCHEMA_VERSION = 1
 
@@ -98,6 +108,8 @@ def finish_attrs(ds: xr.Dataset, config_json: str, benchmark: str, iterations_pe
         iterations_per_task=int(iterations_per_task),
         n_tasks=int(ds.sizes["eval_task"]),
         config=config_json,
+        config_hash=config_hash(config_json),
+        seeds=json.dumps(json.loads(config_json).get("seeds", [])),
         versions=json.dumps(versions(), sort_keys=True),
         lcne_schema_version=SCHEMA_VERSION,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -108,23 +120,40 @@ def finish_attrs(ds: xr.Dataset, config_json: str, benchmark: str, iterations_pe
     return ds
 
 
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
+
+    >>> with atomic_path("table.csv") as tmp:  # doctest: +SKIP
+    ...     frame.to_csv(tmp)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def config_hash(config_json: str) -> str:
+    """Stable short hash of a run configuration (JSON with sorted keys), minus output paths."""
+    d = json.loads(config_json)
+    d.pop("out", None)
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def write_netcdf(ds: xr.Dataset, path) -> Path:
     """Write ``ds`` to ``path`` atomically: a temporary file in the same folder, then rename.
 
     An interrupted write never leaves a partial file under the final name.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return Path(path)
 
 
 def open_results(path) -> xr.Dataset:
