@@ -19,7 +19,12 @@ __all__ = ["main", "build_parser"]
 log = logging.getLogger("lcne")
 
 #: modules that add subcommands with ``register(subparsers)``, if present
-_PLUGINS = ("experiments.cli_analysis", "experiments.cli_spiking", "experiments.cli_sweep")
+_PLUGINS = (
+    "experiments.cli_analysis",
+    "experiments.cli_spiking",
+    "experiments.cli_sweep",
+    "experiments.cli_report",
+)
 
 
 class _Parser(argparse.ArgumentParser):

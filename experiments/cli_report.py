@@ -1,0 +1,60 @@
+"""``lcne report RESULTS...``: Markdown (and HTML) reproduction report with verdicts."""
+from __future__ import annotations
+
+__all__ = ["register"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "report",
+        help="reproduction report: our tables next to the paper's, paired tests, verdict per claim",
+        description="Read results files (lcne run outputs or sweep batch files), group them by benchmark, "
+        "and write a Markdown report (and HTML with --html) with the paper's values, per-seed spread, "
+        "bootstrap CIs, paired sign-flip tests and a verdict per claim.",
+    )
+    p.add_argument("results", nargs="+", help="netCDF results files")
+    p.add_argument("--out", default="report.md", help="Markdown output path (default report.md)")
+    p.add_argument("--html", action="store_true", help="also write an HTML version beside it")
+    p.add_argument("--convention", default="code", choices=["code", "after-first"],
+                   help="avg-min-ACC convention (default: the authors' code)")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdicts")
+    p.add_argument("--title", default="Reproduction report")
+    p.set_defaults(func=_cmd_report)
+
+
+def _load(path):
+    from experiments.results import open_results
+
+    ds = open_results(path)
+    if "config" in ds.dims:  # sweep batch files carry a length-1 config dimension
+        ds = ds.isel(config=0)
+    return ds
+
+
+def _cmd_report(args) -> int:
+    import html
+    from pathlib import Path
+
+    from analysis.report import build_report
+    from experiments.results import atomic_path
+
+    text = build_report([_load(p) for p in args.results], convention=args.convention, alpha=args.alpha,
+                        title=args.title)
+    out = Path(args.out)
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(text)
+    print(f"report: {out}")
+    if args.html:
+        body = html.escape(text)
+        page = f"<!doctype html><meta charset='utf-8'><title>{html.escape(args.title)}</title><pre>{body}</pre>"
+        try:
+            import markdown  # optional
+
+            page = f"<!doctype html><meta charset='utf-8'><title>{html.escape(args.title)}</title>" + \
+                markdown.markdown(text, extensions=["tables"])
+        except ImportError:
+            pass
+        with atomic_path(out.with_suffix(".html")) as tmp:
+            Path(tmp).write_text(page)
+        print(f"html:   {out.with_suffix('.html')}")
+    return 0
