@@ -94,6 +94,8 @@ def _add_run(sub):
                    help="gain of the fixed-gain method (default: time-average of the NGM run of the same seed)")
     p.add_argument("--eval-split", default=None, choices=["test", "validation"],
                    help="evaluate on the test set (default) or on a held-out validation split of the training data")
+    p.add_argument("--eval-tasks", default=None, choices=["seen", "first"],
+                   help="evaluate every seen task (default) or task 1 only (the authors' protocol, cheaper)")
     p.add_argument("--config", default=None, help="YAML file with run options (command-line options win)")
     p.add_argument("--out", default=None, help="output directory (default results)")
     p.add_argument("--data-dir", default=None, help="directory with the MNIST IDX files (default: embedded subset)")
@@ -149,6 +151,7 @@ def config_from_args(args):
         "gain_target": args.gain_target,
         "fixed_gain": args.fixed_gain,
         "eval_split": args.eval_split,
+        "eval_tasks": args.eval_tasks,
         "out": args.out,
         "data_dir": args.data_dir,
         "device": args.device,

@@ -32,8 +32,15 @@ def _cmd_sweep(args) -> int:
     if args.dry_run:
         from pathlib import Path
 
-        for cfg in expand(spec):
-            done = "done" if _batch_path(Path(spec.out), cfg).exists() else "todo"
+        if spec.selection:
+            print(f"tuning phase on the validation split (seeds {spec.selection['seeds']}); the test phase "
+                  f"then runs the selected setting per optimizer with seeds {spec.seeds}:")
+            batches = expand(spec, eval_split="validation", seeds=spec.selection["seeds"])
+            root = Path(spec.out) / "tuning"
+        else:
+            batches, root = expand(spec), Path(spec.out)
+        for cfg in batches:
+            done = "done" if _batch_path(root, cfg).exists() else "todo"
             print(f"{done}  {cfg.benchmark:<15} {','.join(cfg.optimizers):<30} lr={cfg.lr} eta={cfg.eta} "
                   f"iterations={cfg.iterations} seeds={len(cfg.seeds)}")
         return 0

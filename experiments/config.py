@@ -50,6 +50,7 @@ class RunConfig:
     gain_target: str = "preactivation"
     fixed_gain: Optional[float] = None
     eval_split: str = "test"
+    eval_tasks: str = "seen"
     data_dir: Optional[str] = None
     device: str = "cpu"
     out: str = "results"
@@ -102,6 +103,7 @@ class RunConfig:
         _check_name("uncertainty", self.uncertainty, lcne.UNCERTAINTY_SIGNALS)
         _check_name("gain_target", self.gain_target, GAIN_TARGETS)
         _check_name("eval_split", self.eval_split, ("test", "validation"))
+        _check_name("eval_tasks", self.eval_tasks, ("seen", "first"))
         for k, v in self.lc_params.items():
             if not isinstance(v, (int, float, str, bool)):
                 raise ConfigError(f"lc_params.{k}: {v!r} is not a number or name")

@@ -138,6 +138,7 @@ def _train_batch(methods, cfg, stream, bar, reference=None) -> Dict[str, RunReco
         lr_from_gain=lr_runs if lr_runs.any() else None,
         reset_on_switch=resets if resets.any() else None,
         eval_chunk=2000 if BENCHMARKS[cfg.benchmark].model == "mlp" else 250,
+        eval_tasks=cfg.eval_tasks,
     )
     out = {}
     for i, m in enumerate(methods):

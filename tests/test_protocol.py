@@ -72,3 +72,12 @@ def test_batches_come_only_from_seen_tasks(stream, monkeypatch):
     monkeypatch.setattr(stream, "train_pool", spy)
     _run(stream, [1], optimizers=["sgd"], iterations=1)
     assert seen == [(k, set(range(1, k + 1))) for k in range(1, 6)]
+
+
+def test_eval_first_task_only(stream):
+    cfg = RunConfig(optimizers=["ngm"], seeds=[1], iterations=2, batch_size=16, eval_tasks="first")
+    ds = run_experiment(cfg, stream=stream, progress=False)
+    full = _run(stream, [1], optimizers=["ngm"], iterations=2)
+    acc = ds["accuracy"].values
+    assert np.all(np.isfinite(acc[..., 0])) and np.all(np.isnan(acc[..., 1:]))
+    np.testing.assert_array_equal(acc[..., 0], full["accuracy"].values[..., 0])
