@@ -73,8 +73,11 @@ def register(subparsers) -> None:
     p.add_argument("--out", default="results/spiking", help="output directory (default results/spiking)")
     p.add_argument("--n-cells", type=_positive(int), default=300, help="cells per condition (default 300)")
     p.add_argument("--duration", type=_positive(float), default=None,
-                   help="biological time of the pulse protocol in s (default 33: 3 s lead + 10 trials of 3 s)")
-    p.add_argument("--trial-ms", type=_positive(float), default=3000.0, help="interval between pulses, ms")
+                   help="biological time of the pulse protocol in s; sets the number of trials "
+                   "(default 33: 3 s lead + 10 trials of 3 s)")
+    p.add_argument("--trial-ms", type=_positive(float), default=3000.0, help="interval between pulses, ms (default 3000)")
+    p.add_argument("--lead-ms", type=_positive(float), default=3000.0,
+                   help="silent lead before the first pulse (tonic-rate window), ms (default 3000)")
     p.add_argument("--target", default="cython", choices=("cython", "numpy", "cpp_standalone"),
                    help="Brian2 code generation target (default cython)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -118,8 +121,9 @@ def cmd_validate_spiking(args) -> int:
 
     from_results, ValidationConfig, plot_validation, run_validation = _import_spiking()
     kwargs = {"n_cells": args.n_cells, "seed": args.seed, "target": args.target, "species": args.species,
-              "trial_ms": args.trial_ms, "params": dict(args.param), "gilzenrat_preset": args.preset}
-    lead = ValidationConfig.lead_ms
+              "trial_ms": args.trial_ms, "lead_ms": args.lead_ms, "params": dict(args.param),
+              "gilzenrat_preset": args.preset}
+    lead = args.lead_ms
     if args.duration is not None:
         n_trials = int((args.duration * 1000.0 - lead) // args.trial_ms)
         if n_trials < 1:
@@ -158,14 +162,11 @@ def cmd_validate_spiking(args) -> int:
     print(result.summary())
     print(f"\nreport:  {report}\ntraces:  {out / 'spiking_validation.nc'}, {out / 'spiking_rate_model.nc'}")
     if not args.no_figure:
-        import matplotlib.pyplot as plt
-
         fig = plot_validation(result)
         paths = []
         for suffix in (".png", ".pdf"):
             path = out / f"spiking_validation{suffix}"
             fig.savefig(path)
             paths.append(str(path))
-        plt.close(fig)
         print("figure:  " + ", ".join(paths))
     return 0 if result.all_passed else 1

@@ -2,23 +2,19 @@
 
 Names used on the command line and in results (lr 0.01 for all in the paper):
 
-================  ==========================================  ==========================================
-name              weight update                               gain g(t)
-================  ==========================================  ==========================================
-``ngm``           SGD, momentum 0 (NGM-SGD, Algorithm 1)      LC controller (paper integrator by default)
-``sgd``           SGD, momentum 0                             1
-``msgd``          SGD, momentum 0.9                           1
-``adam``          Adam, PyTorch defaults (betas 0.9, 0.999)   1
-``fixed-gain``    SGD, momentum 0                             constant (``--fixed-gain``; default: the
-                                                              time-average gain of the NGM run of the
-                                                              same seed)
-``entropy-lr``    SGD, momentum 0, lr * g(t)                  1 (the LC output drives the learning rate)
-``msgd-reset``    SGD, momentum 0.9, state cleared at         1
-                  every context switch
-``adam-reset``    Adam, state cleared at every switch         1
-``ngm-momentum``  SGD, momentum 0.9                           LC controller
-``shuffled-gain`` SGD, momentum 0                             the NGM gain trace of another seed, replayed
-================  ==========================================  ==========================================
+* ``ngm`` -- SGD, momentum 0 (NGM-SGD, Algorithm 1); gain from the LC controller (the
+  paper's integrator by default).
+* ``sgd`` -- SGD, momentum 0; gain 1.
+* ``msgd`` -- SGD, momentum 0.9; gain 1.
+* ``adam`` -- Adam with PyTorch defaults (betas 0.9, 0.999); gain 1.
+* ``fixed-gain`` -- SGD, momentum 0; a constant gain (``--fixed-gain``; default: the
+  time-average gain of the NGM run of the same seed). With gain 1 it is plain SGD.
+* ``entropy-lr`` -- SGD, momentum 0, learning rate lr * g(t): the LC output drives the
+  learning rate while the network runs at gain 1.
+* ``msgd-reset`` -- momentum SGD whose velocity is cleared at every context switch; gain 1.
+* ``adam-reset`` -- Adam whose moments and step count are cleared at every switch; gain 1.
+* ``ngm-momentum`` -- SGD with momentum 0.9; gain from the LC controller.
+* ``shuffled-gain`` -- SGD, momentum 0; the NGM gain trace of another seed, replayed.
 
 Biases are frozen at zero for every method (the paper's "no biases" MNIST network), so
 optimizers see only the weight matrices.

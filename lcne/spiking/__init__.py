@@ -1,10 +1,12 @@
 """Spiking validation of the LC model in Brian2 (optional; ``pip install lcne[spiking]``).
 
 A population of leaky integrate-and-fire LC cells with pacemaking, a slow AHP, gap
-junctions and NE release (:mod:`lcne.spiking.population`), input protocols including the
-uncertainty drive of an ``lcne run`` results file (:mod:`lcne.spiking.protocols`), and
-the acceptance protocol that checks the population against biology and against the
-Gilzenrat rate model (:mod:`lcne.spiking.validation`).
+junctions and NE release (:mod:`lcne.spiking.population`, parameters with sources in
+:mod:`lcne.spiking.params`), input protocols including the uncertainty drive of an
+``lcne run`` results file (:mod:`lcne.spiking.protocols`), and the acceptance protocol
+that checks the population against biology and against the Gilzenrat rate model
+(:mod:`lcne.spiking.validation`, with :mod:`~lcne.spiking.measures`,
+:mod:`~lcne.spiking.rate_model` and :mod:`~lcne.spiking.figures`). See ``docs/spiking.md``.
 """
 try:
     import brian2  # noqa: F401
@@ -13,13 +15,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without brian2
         "lcne.spiking needs Brian2, which is an optional dependency: pip install lcne[spiking]"
     ) from exc
 
-from lcne.spiking.population import (
-    CODEGEN_TARGETS,
-    SPECIES_PRESETS,
-    LCParams,
-    LCPopulation,
-    parameter_table,
-)
+from lcne.spiking.params import SPECIES_PRESETS, LCParams, parameter_table
+from lcne.spiking.population import CODEGEN_TARGETS, LCPopulation, ne_trace
 from lcne.spiking.protocols import Stimulus, from_results, pulses, silence, step
 
 __all__ = [
@@ -27,6 +24,7 @@ __all__ = [
     "SPECIES_PRESETS",
     "LCParams",
     "LCPopulation",
+    "ne_trace",
     "parameter_table",
     "Stimulus",
     "from_results",

@@ -9,7 +9,7 @@ a time constant. Per cell ``i`` (Brian2 units)::
     dw/dt       = -w / tau_AHP                      at a spike: v <- V_reset, w <- w + b_AHP
     I_gap,i     = sum_j g_gap (v_j - v_i)           at a partner's spike: v_i += g_gap A_spike / C_m
     I_in,i(t)   = input_pA * a_i * s_aff(t)         s_aff: stimulus delayed and low-passed
-    dNE/dt      = -NE / tau_NE + q * (spikes of all cells)
+    dNE/dt      = -NE / tau_NE + q * (spikes of all cells)   (solved exactly: ne_trace)
 
 The interspike interval is set by the slow AHP decaying below the pacemaker drive (a slow
 depolarising ramp, as in LC cells), so the tonic rate is robustly low (~2 Hz). A brief
@@ -31,33 +31,24 @@ Example
 """
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import datetime as _dt
 import json
 import logging
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
+import brian2 as b2
 import numpy as np
 import xarray as xr
 from scipy.signal import lfilter
 
-import brian2 as b2
-
+from lcne.spiking.params import LCParams
 from lcne.spiking.protocols import Stimulus
 
-__all__ = [
-    "LCParams",
-    "LCPopulation",
-    "SPECIES_PRESETS",
-    "CODEGEN_TARGETS",
-    "SPIKING_SCHEMA_VERSION",
-    "parameter_table",
-    "ne_trace",
-]
+__all__ = ["CODEGEN_TARGETS", "LCPopulation", "SPIKING_SCHEMA_VERSION", "ne_trace"]
 
 log = logging.getLogger(__name__)
 
@@ -67,101 +58,8 @@ SPIKING_SCHEMA_VERSION = 1
 #: code generation targets :class:`LCPopulation` accepts
 CODEGEN_TARGETS = ("cython", "numpy", "cpp_standalone")
 
-
-def _p(default, unit: str, doc: str, source: str):
-    return field(default=default, metadata={"unit": unit, "doc": doc, "source": source})
-
-
-@dataclass(frozen=True)
-class LCParams:
-    """Parameters of the spiking LC population; units are in the field names.
-
-    Every field carries ``metadata`` with ``unit``, ``doc`` and ``source``;
-    :func:`parameter_table` prints them. "Tuned" means chosen by us so that the model meets
-    the acceptance target named in the source column; "chosen" means a plausible value that
-    no check constrains.
-    """
-
-    # membrane
-    c_m_pF: float = _p(100.0, "pF", "membrane capacitance", "chosen (large LC somata); not fitted")
-    g_leak_nS: float = _p(4.0, "nS", "leak conductance (input resistance 250 MOhm, tau_m 25 ms)", "chosen; not fitted")
-    e_leak_mV: float = _p(-60.0, "mV", "leak reversal / rest", "rest of the Carter et al. 2012 LC model (lcne-notes 2.3)")
-    v_threshold_mV: float = _p(-50.0, "mV", "spike threshold", "chosen")
-    v_reset_mV: float = _p(-65.0, "mV", "reset after a spike (fast AHP trough)", "chosen")
-    refractory_ms: float = _p(5.0, "ms", "absolute refractory period (broad LC spikes)", "chosen")
-    # pacemaking
-    pacemaker_pA: float = _p(
-        47.0, "pA", "mean constant pacemaker current",
-        "tuned to a tonic rate of ~2 Hz (target 1-3 Hz: Carter et al. 2010; lcne-notes 4.1)")
-    pacemaker_cv: float = _p(
-        0.05, "1", "coefficient of variation of the pacemaker current across cells (intrinsic frequency spread)",
-        "spread of intrinsic frequencies as in Brown et al. 2004 (lcne-notes 2.2); value chosen")
-    noise_mV: float = _p(1.5, "mV", "sd of the free membrane-potential fluctuation (white current noise)", "chosen")
-    # slow AHP / adaptation
-    tau_ahp_ms: float = _p(250.0, "ms", "decay time constant of the slow AHP current",
-                           "slow AHP 100-500 ms (lcne-notes 2.6)")
-    b_ahp_pA: float = _p(40.0, "pA", "slow AHP increment per spike",
-                         "tuned to a post-burst pause of 200-500 ms (lcne-notes 4.1, reviews [P])")
-    # gap junctions
-    g_gap_nS: float = _p(0.2, "nS", "conductance of one gap junction; the analogue of the rate model's C",
-                         "coupling as coherence C: Usher et al. 1999, Gilzenrat et al. 2002 (lcne-notes 1.3, 2.6); value chosen")
-    gap_partners: float = _p(8.0, "1", "mean number of gap-junction partners per cell (random, symmetric)", "chosen")
-    spikelet_mV_ms: float = _p(60.0, "mV*ms", "area of the spike above the reset that a junction passes to a partner",
-                               "chosen (a ~1 ms spike peaking ~60 mV above threshold)")
-    # afferent input
-    input_pA: float = _p(60.0, "pA", "input current per unit of stimulus s",
-                         "tuned to 1-3 spikes at 10-20 Hz for a 100 ms pulse (lcne-notes 4.1)")
-    input_spread: float = _p(0.5, "1", "afferent weights are uniform on [1 - spread, 1 + spread]", "chosen")
-    afferent_delay_ms: float = _p(15.0, "ms", "delay of the sensory pathway before LC (species preset)",
-                                  "chosen so that latency lands in the species range (rat 15-60 ms)")
-    afferent_tau_ms: float = _p(5.0, "ms", "low-pass time constant of the afferent input", "chosen")
-    # NE release
-    tau_ne_ms: float = _p(250.0, "ms", "clearance time constant of extracellular NE",
-                          "'model' preset 0.25 s: Gilzenrat tau_u ~ 250 ms, NEST tau_n 200 ms (lcne-notes 4.2)")
-    ne_per_spike_nM: float = _p(
-        14.0 / (1500 * 2.0 * 0.25), "nM", "NE added to the pool by one spike of one real LC cell",
-        "derived: basal NE 14 nM (Abercrombie et al. 1988) = 1500 cells x 2 Hz x tau_NE 0.25 s x q")
-    nucleus_cells: float = _p(1500.0, "1", "LC cells in the nucleus; each model cell stands for nucleus_cells/n_cells",
-                              "~1,500 per rat LC (lcne-notes 2.6)")
-    # numerics
-    dt_ms: float = _p(0.1, "ms", "integration step (Euler-Maruyama)", "numerics")
-    record_dt_ms: float = _p(1.0, "ms", "sampling interval of rate and NE", "numerics")
-
-    def replace(self, **changes) -> "LCParams":
-        """A copy with ``changes``; unknown names raise ``ValueError``."""
-        known = {f.name for f in dataclasses.fields(self)}
-        bad = sorted(set(changes) - known)
-        if bad:
-            raise ValueError(f"unknown LC parameter(s) {bad}; known: {', '.join(sorted(known))}")
-        return dataclasses.replace(self, **{k: float(v) for k, v in changes.items()})
-
-    @classmethod
-    def for_species(cls, species: str = "rat", **changes) -> "LCParams":
-        """Defaults with the species preset (see :data:`SPECIES_PRESETS`) and ``changes``."""
-        if species not in SPECIES_PRESETS:
-            raise ValueError(f"unknown species {species!r}; known: {', '.join(SPECIES_PRESETS)}")
-        return cls().replace(**{**SPECIES_PRESETS[species], **changes})
-
-    def to_dict(self) -> Dict[str, float]:
-        return dataclasses.asdict(self)
-
-
-#: parameter changes per species (the afferent delay sets the response latency)
-SPECIES_PRESETS: Dict[str, Dict[str, float]] = {
-    "rat": {"afferent_delay_ms": 15.0},
-    "monkey": {"afferent_delay_ms": 75.0},
-}
-
+#: parameters shared by all conditions of one simulation
 _GLOBAL_ONLY = ("dt_ms", "record_dt_ms")
-
-
-def parameter_table() -> List[Dict[str, str]]:
-    """One row per :class:`LCParams` field: name, default, unit, meaning, source."""
-    rows = []
-    for f in dataclasses.fields(LCParams):
-        rows.append({"name": f.name, "default": f"{f.default:.4g}", "unit": f.metadata["unit"],
-                     "doc": f.metadata["doc"], "source": f.metadata["source"]})
-    return rows
 
 
 _EQS = """
@@ -194,39 +92,62 @@ i_gap_post = g_gap*(v_pre - v_post) : amp (summed)
 _INPUT_UPDATE = "i_in = input_amp*input_weight*afferent(t, block)"
 
 
-def ne_trace(spike_times_ms, release_nM: float, tau_ms: float, times_ms) -> np.ndarray:
-    """Extracellular NE at ``times_ms`` from the spikes of a population.
+def ne_trace(spike_times_ms, release_nM: float, tau_ms: float, n_samples: int, dt_ms: float) -> np.ndarray:
+    """Extracellular NE sampled at ``t_k = k * dt_ms`` from the spikes of a population.
 
-    Exact solution of ``dNE/dt = -NE / tau + release * sum_k delta(t - t_k)`` with
-    ``NE = 0`` before the first spike: ``NE(t) = release * sum_{t_k < t} exp(-(t - t_k)/tau)``.
+    Exact solution of ``dNE/dt = -NE / tau + release * sum_j delta(t - t_j)`` with
+    ``NE = 0`` long before the first spike: ``NE(t) = release * sum_{t_j < t} exp(-(t - t_j)/tau)``.
     The pool has no feedback onto the cells, so evaluating it after the simulation gives
     the same trace as integrating it alongside, without a per-step cost.
 
     Parameters
     ----------
     spike_times_ms : array of float
-        Spike times of all cells feeding the pool, ms (any order; may be negative).
+        Spike times of all cells feeding the pool, ms (any order; negative times are
+        spikes before the first sample, e.g. during a warm-up).
     release_nM : float
         NE added per spike, nM.
     tau_ms : float
         Clearance time constant, ms.
-    times_ms : array of float, increasing
-        Times at which NE is returned, ms.
+    n_samples : int
+        Number of samples.
+    dt_ms : float
+        Sample interval, ms.
 
     Returns
     -------
-    ndarray, nM, same shape as ``times_ms``.
+    ndarray, shape (n_samples,), nM
     """
-    t = np.sort(np.asarray(spike_times_ms, dtype=float))
-    times = np.asarray(times_ms, dtype=float)
-    if tau_ms <= 0:
-        raise ValueError("tau_ms must be > 0")
-    # spikes strictly before each sample time, accumulated with a running exponential sum
-    count_before = np.searchsorted(t, times, side="left")
-    ref = times[-1] if times.size else 0.0
-    weights = np.exp(np.clip((t - ref) / tau_ms, -700.0, 0.0))  # relative to the last sample
-    csum = np.concatenate([[0.0], np.cumsum(weights)])
-    return release_nM * csum[count_before] * np.exp((ref - times) / tau_ms)
+    if tau_ms <= 0 or dt_ms <= 0:
+        raise ValueError("tau_ms and dt_ms must be > 0")
+    t = np.asarray(spike_times_ms, dtype=float)
+    early = t[t < 0.0]
+    start = np.sum(np.exp(early / tau_ms))  # NE at t = 0 in units of release
+    late = t[t >= 0.0]
+    k = np.floor(late / dt_ms).astype(np.int64)
+    late, k = late[k < n_samples - 1], k[k < n_samples - 1]
+    # each spike in [t_k, t_k+1) has decayed by exp(-(t_k+1 - t_j)/tau) at the next sample
+    inflow = np.zeros(n_samples)
+    np.add.at(inflow, k + 1, np.exp(-((k + 1) * dt_ms - late) / tau_ms))
+    decay = np.exp(-dt_ms / tau_ms)
+    inflow[0] += start
+    return release_nM * lfilter([1.0], [1.0, -decay], inflow)
+
+
+@contextlib.contextmanager
+def _directory_lock(folder: str):
+    """Hold an exclusive lock on ``folder/.lcne.lock`` (POSIX; no lock elsewhere)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - non-POSIX
+        yield
+        return
+    with open(os.path.join(folder, ".lcne.lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class LCPopulation:
@@ -243,10 +164,11 @@ class LCPopulation:
     target : {"cython", "numpy", "cpp_standalone"}
         Brian2 code generation target. ``cython`` compiles once per code version (cached
         on disk); ``cpp_standalone`` compiles a C++ project into ``build_dir`` and is the
-        fastest for long runs.
+        fastest for long runs (single-threaded; measured in ``docs/spiking.md``).
     build_dir : str, optional
-        Project folder for ``cpp_standalone`` (default: a folder under the temp dir,
-        reused so unchanged files are not recompiled).
+        Project folder for ``cpp_standalone`` (default: one folder per user under the
+        temp dir, reused so unchanged files are not recompiled; a lock file serialises
+        processes that share it).
     **overrides :
         Changes to ``params`` (e.g. ``g_gap_nS=0.5``).
     """
@@ -261,7 +183,8 @@ class LCPopulation:
         self.params = (params or LCParams()).replace(**overrides)
         self.seed = int(seed)
         self.target = target
-        self.build_dir = build_dir or os.path.join(tempfile.gettempdir(), "lcne_spiking_standalone")
+        self.build_dir = build_dir or os.path.join(tempfile.gettempdir(), f"lcne_spiking_standalone_{os.getuid()}"
+                                                   if hasattr(os, "getuid") else "lcne_spiking_standalone")
 
     def run(self, stimulus: Stimulus, conditions: Optional[Sequence[Dict[str, float]]] = None,
             warmup_ms: float = 1000.0, record_v: int = 0) -> xr.Dataset:
@@ -312,7 +235,13 @@ class LCPopulation:
         return ds
 
     # ------------------------------------------------------------------ simulation
-    def _cell_arrays(self, cparams: List[LCParams], rng: np.random.Generator) -> Dict[str, np.ndarray]:
+    def _cell_arrays(self, cparams: List[LCParams]) -> Dict[str, np.ndarray]:
+        """Per-cell values of every condition block.
+
+        Each block draws its heterogeneity from the same random stream (standardised draws
+        scaled by the block's parameters), so conditions differ only in their parameters:
+        the sweeps compare the same cells.
+        """
         n = self.n_cells
         cols: Dict[str, List[np.ndarray]] = {}
 
@@ -320,6 +249,8 @@ class LCPopulation:
             cols.setdefault(name, []).append(np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy())
 
         for k, p in enumerate(cparams):
+            rng = np.random.default_rng([self.seed, 1])
+            z_pace, u_in, u_v, u_w = rng.standard_normal(n), rng.random(n), rng.random(n), rng.random(n)
             put("block", k)
             put("c_m", p.c_m_pF)
             put("g_leak", p.g_leak_nS)
@@ -327,21 +258,26 @@ class LCPopulation:
             put("v_th", p.v_threshold_mV)
             put("v_reset", p.v_reset_mV)
             put("t_ref", p.refractory_ms)
-            put("i_pace", p.pacemaker_pA * (1.0 + p.pacemaker_cv * rng.standard_normal(n)))
+            put("i_pace", p.pacemaker_pA * (1.0 + p.pacemaker_cv * z_pace))
             put("noise", p.noise_mV)
             put("tau_ahp", p.tau_ahp_ms)
             put("b_ahp", p.b_ahp_pA)
             put("input_amp", p.input_pA)
-            put("input_weight", rng.uniform(1.0 - p.input_spread, 1.0 + p.input_spread, n))
-            put("v0", rng.uniform(p.v_reset_mV, p.v_threshold_mV, n))
-            put("w0", rng.uniform(0.0, p.b_ahp_pA, n))
+            put("input_weight", 1.0 + p.input_spread * (2.0 * u_in - 1.0))
+            put("v0", p.v_reset_mV + (p.v_threshold_mV - p.v_reset_mV) * u_v)
+            put("w0", p.b_ahp_pA * u_w)
         return {k: np.concatenate(v) for k, v in cols.items()}
 
-    def _gap_pairs(self, cparams: List[LCParams], rng: np.random.Generator):
-        """Symmetric random gap-junction partners within each condition block."""
+    def _gap_pairs(self, cparams: List[LCParams]):
+        """Symmetric random gap-junction partners within each condition block.
+
+        The same random stream for every block: blocks with the same ``gap_partners`` get
+        the same wiring.
+        """
         pre, post, g, spk = [], [], [], []
         n = self.n_cells
         for k, p in enumerate(cparams):
+            rng = np.random.default_rng([self.seed, 2])
             n_pairs = int(round(n * p.gap_partners / 2.0))
             if n < 2 or n_pairs == 0:
                 continue
@@ -381,36 +317,42 @@ class LCPopulation:
 
     def _simulate(self, stimulus: Stimulus, cparams: List[LCParams], warmup_ms: float, record_v: int):
         standalone = self.target == "cpp_standalone"
-        prev_device = b2.get_device()
-        prev_target = b2.prefs.codegen.target
-        if standalone:
-            b2.set_device("cpp_standalone", directory=self.build_dir, build_on_run=False)
-        else:
+        if not standalone:
+            prev_target = b2.prefs.codegen.target
             b2.prefs.codegen.target = self.target
-        try:
-            return self._build_and_run(stimulus, cparams, warmup_ms, record_v, standalone)
-        finally:
-            if standalone:
+            try:
+                return self._build_and_run(stimulus, cparams, warmup_ms, record_v, False)
+            finally:
+                b2.prefs.codegen.target = prev_target
+        os.makedirs(self.build_dir, exist_ok=True)
+        prev_device = b2.get_device()
+        with _directory_lock(self.build_dir):  # one build per project folder at a time
+            b2.set_device("cpp_standalone", directory=self.build_dir, build_on_run=False)
+            try:
+                return self._build_and_run(stimulus, cparams, warmup_ms, record_v, True)
+            finally:
                 b2.device.reinit()
                 b2.set_device(prev_device, build_on_run=True)
-            b2.prefs.codegen.target = prev_target
 
     def _build_and_run(self, stimulus, cparams, warmup_ms, record_v, standalone):
         ms, mV, pA, nS, pF = b2.ms, b2.mV, b2.pA, b2.nS, b2.pF
         base = self.params
-        rng = np.random.default_rng(self.seed)
         b2.seed(self.seed)
         dt = base.dt_ms * ms
         n_blocks = len(cparams)
         n_total = self.n_cells * n_blocks
-        cells = self._cell_arrays(cparams, rng)
+        cells = self._cell_arrays(cparams)
         aff_values, aff_dt = self._afferent(stimulus, cparams, warmup_ms)
-        afferent = b2.TimedArray(aff_values, dt=aff_dt * ms)
+        afferent = b2.TimedArray(aff_values, dt=aff_dt * ms, name="lc_afferent")
+        # explicitly named clocks: automatic names get a suffix while an earlier run's objects
+        # are alive, which changes the generated code and forces a recompilation
+        clock = b2.Clock(dt, name="lc_clock")
+        input_clock = b2.Clock(aff_dt * ms, name="lc_input_clock")
+        record_clock = b2.Clock(base.record_dt_ms * ms, name="lc_record_clock")
 
         lc = b2.NeuronGroup(n_total, _EQS, threshold="v > v_th", reset="v = v_reset\nw_ahp += b_ahp",
-                            refractory="t_ref", method="euler", dt=dt, name="lc")
-        lc.run_regularly(_INPUT_UPDATE, dt=aff_dt * ms, when="start", name="lc_input",
-                         namespace={"afferent": afferent})
+                            refractory="t_ref", method="euler", clock=clock, name="lc")
+        lc.run_regularly(_INPUT_UPDATE, clock=input_clock, when="start", name="lc_input")
         lc.block = cells["block"].astype(int)
         lc.c_m = cells["c_m"] * pF
         lc.g_leak = cells["g_leak"] * nS
@@ -428,29 +370,28 @@ class LCPopulation:
         lc.w_ahp = cells["w0"] * pA
         objects = [lc]
 
-        pairs = self._gap_pairs(cparams, rng)
+        pairs = self._gap_pairs(cparams)
         if pairs is not None:
             gap = b2.Synapses(lc, lc, model=_GAP_MODEL, on_pre="v_post += g_gap*spikelet/c_m_post",
-                              dt=dt, name="gap")
+                              clock=clock, name="gap")
             gap.connect(i=pairs[0], j=pairs[1])
             gap.g_gap = pairs[2] * nS
             gap.spikelet = pairs[3] * mV * ms
             objects.append(gap)
 
         spikes = b2.SpikeMonitor(lc, record=True, name="spikes")
-        rec_dt = base.record_dt_ms * ms
         objects.append(spikes)
         v_idx = np.array([], dtype=int)
         if record_v > 0:
             per = min(record_v, self.n_cells)
             v_idx = np.concatenate([k * self.n_cells + np.arange(per) for k in range(n_blocks)])
-            v_mon = b2.StateMonitor(lc, "v", record=v_idx, dt=rec_dt, name="v_mon")
+            v_mon = b2.StateMonitor(lc, "v", record=v_idx, clock=record_clock, name="v_mon")
             objects.append(v_mon)
 
         net = b2.Network(*objects)
         total = (warmup_ms + stimulus.duration_ms) * ms
         t_sim = time.perf_counter()
-        net.run(total, namespace={})
+        net.run(total, namespace={"afferent": afferent})
         if standalone:
             b2.device.build(directory=self.build_dir, compile=True, run=True, clean=False)
             sim_s = float(b2.device._last_run_time)
@@ -492,7 +433,7 @@ class LCPopulation:
             mine = block_of[all_i] == k
             q = p.ne_per_spike_nM * p.nucleus_cells / self.n_cells
             # include warm-up spikes so the pool starts at its tonic level
-            ne[k] = ne_trace(all_t[mine] - warmup_ms, q, p.tau_ne_ms, times)
+            ne[k] = ne_trace(all_t[mine] - warmup_ms, q, p.tau_ne_ms, n_rec, rdt)
         data = {
             "rate": (("condition", "time"), rate),
             "ne": (("condition", "time"), ne),

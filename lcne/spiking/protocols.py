@@ -3,7 +3,7 @@
 A protocol is a :class:`Stimulus`: a dimensionless input value ``s`` sampled every
 ``dt_ms`` milliseconds, value ``i`` held on ``[i*dt_ms, (i+1)*dt_ms)``. The population
 turns ``s`` into current (``input_pA`` per unit of ``s``, see
-:class:`~lcne.spiking.population.LCParams`); the Gilzenrat rate model turns the same ``s``
+:class:`~lcne.spiking.params.LCParams`); the Gilzenrat rate model turns the same ``s``
 into its external input term with :meth:`Stimulus.to_model_units`. Every conversion
 between time bases is an explicit argument: milliseconds per training iteration for
 results files, milliseconds per model time unit for the rate model.

@@ -1,0 +1,272 @@
+"""Tests of the spiking LC validation (lcne.spiking; needs Brian2, skipped without it).
+
+Sizes are small: the acceptance protocol runs once (module fixture) with 60 cells per
+condition and four trials; every check of the full-size report is asserted on it.
+"""
+import importlib
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+brian2 = pytest.importorskip("brian2")
+
+from lcne.spiking import LCParams, LCPopulation, from_results, parameter_table, pulses, silence, step  # noqa: E402
+from lcne.spiking.measures import synchrony_chi  # noqa: E402
+from lcne.spiking.population import ne_trace  # noqa: E402
+from lcne.spiking.rate_model import rate_model_drive  # noqa: E402
+from lcne.spiking.validation import ValidationConfig, plot_validation, run_validation  # noqa: E402
+
+# numpy needs no compilation, so the run time does not depend on a warm Cython cache
+# (measured in docs/spiking.md); set LCNE_SPIKING_TARGET=cython to test the compiled path
+TARGET = os.environ.get("LCNE_SPIKING_TARGET", "numpy")
+
+
+# ---------------------------------------------------------------------------- import guard
+def test_missing_brian2_message(monkeypatch):
+    for name in [m for m in sys.modules if m == "lcne.spiking" or m.startswith("lcne.spiking.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "brian2", None)  # makes `import brian2` fail
+    with pytest.raises(ImportError, match=r"pip install lcne\[spiking\]"):
+        importlib.import_module("lcne.spiking")
+
+
+# ---------------------------------------------------------------------------- protocols
+def test_pulses_and_step_sampling():
+    stim = pulses(1000.0, [100.0, 600.0], width_ms=50.0, amplitude=[1.0, 0.5])
+    assert stim.duration_ms == 1000.0 and stim.onsets_ms == (100.0, 600.0)
+    assert stim.sample([99.9, 100.0, 149.9, 150.0, 620.0, 5000.0]).tolist() == [0, 1, 1, 0, 0.5, 0]
+    st = step(500.0, onset_ms=200.0, amplitude=2.0, dt_ms=0.5)
+    assert st.values.size == 1000 and st.sample([199.9, 200.0, 499.0]).tolist() == [0, 2, 2]
+    # model units: 50 ms per unit, dt 0.02 units = 1 ms per step
+    drive = stim.to_model_units(ms_per_unit=50.0, dt_units=0.02, scale=0.3)
+    assert drive.size == 1000 and drive[100] == pytest.approx(0.3) and drive[99] == 0.0
+    assert silence(200.0).values.sum() == 0
+    with pytest.raises(ValueError):
+        step(-1.0, 0.0)
+
+
+def _results_file(path):
+    """A tiny results file in the `lcne run` schema (docs/results-schema.md)."""
+    it = np.arange(6)
+    drive = np.array([[[0.0, 1.0, 2.0, 4.0, 0.0, 0.0], [1, 1, 1, 1, 1, 1]],
+                      [[0.5, 0.5, 0.0, 0.0, 0.0, 0.0], [0, 0, 0, 0, 0, 0]]])
+    ds = xr.Dataset(
+        {"drive": (("optimizer", "seed", "iteration"), drive),
+         "entropy": (("optimizer", "seed", "iteration"), drive * 0.1),
+         "gain": (("optimizer", "seed", "iteration"), np.ones_like(drive))},
+        coords={"optimizer": ["ngm", "sgd"], "seed": [42, 43], "iteration": it,
+                "train_task": ("iteration", it // 3 + 1)},
+        attrs={"lcne_schema_version": 1, "benchmark": "split-mnist", "iterations_per_task": 3},
+    )
+    ds.to_netcdf(path, engine="h5netcdf")
+    return path
+
+
+def test_drive_from_results_maps_iterations_to_ms(tmp_path):
+    path = _results_file(tmp_path / "split-mnist.nc")
+    stim = from_results(path, "ngm", 42, ms_per_iteration=10.0)
+    assert stim.duration_ms == 60.0 and stim.dt_ms == 1.0
+    # iteration i is held on [10 i, 10 i + 10) ms; normalised to a peak of 1
+    assert stim.sample([0.0, 10.0, 25.0, 39.9, 40.0]).tolist() == [0.0, 0.25, 0.5, 1.0, 0.0]
+    raw = from_results(xr.load_dataset(path, engine="h5netcdf"), "ngm", 42, 10.0, variable="entropy",
+                       iterations=slice(2, 3), normalize="none")
+    assert raw.duration_ms == 20.0 and raw.values[0] == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="no run"):
+        from_results(path, "adam", 42, 10.0)
+    with pytest.raises(ValueError, match="no variable"):
+        from_results(path, "ngm", 42, 10.0, variable="nope")
+    with pytest.raises(ValueError):
+        from_results(path, "ngm", 42, 0.0)
+
+
+# ---------------------------------------------------------------------------- population
+def test_ne_trace_is_exact():
+    spikes = np.array([-300.0, -1.0, 0.0, 0.4, 2.5, 2.5, 7.0])
+    got = ne_trace(spikes, release_nM=0.5, tau_ms=3.0, n_samples=10, dt_ms=1.0)
+    t = np.arange(10.0)
+    want = [0.5 * np.sum(np.exp(-(tk - spikes[spikes < tk]) / 3.0)) for tk in t]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_params_and_table():
+    p = LCParams.for_species("monkey", g_gap_nS=0.3)
+    assert p.afferent_delay_ms == 75.0 and p.g_gap_nS == 0.3
+    with pytest.raises(ValueError, match="unknown LC parameter"):
+        LCParams().replace(bogus=1)
+    rows = parameter_table()
+    assert {r["name"] for r in rows} == set(LCParams().to_dict())
+    assert all(r["unit"] and r["source"] for r in rows)
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    pop = LCPopulation(n_cells=20, seed=3, target=TARGET)
+    stim = pulses(1500.0, [700.0], 100.0)
+    return pop, stim, pop.run(stim, conditions=[{}, {"g_gap_nS": 0.0}], warmup_ms=300.0, record_v=2)
+
+
+def test_population_dataset_layout(small_run, tmp_path):
+    pop, stim, ds = small_run
+    assert ds.sizes["condition"] == 2 and ds.sizes["time"] == 1500 and ds.sizes["cell"] == 40
+    assert ds.g_gap_nS.values.tolist() == [0.2, 0.0]
+    assert ds.rate.attrs["units"] == "Hz" and ds.ne.attrs["units"] == "nM" and ds.time.attrs["units"] == "ms"
+    assert ds.v.shape == (2, 2, 1500) and np.all((ds.v.values > -80.0) & (ds.v.values < -45.0))
+    t = ds.spike_time.values
+    assert np.all((t >= 0) & (t < 1500)) and np.all(np.diff(t) >= 0)
+    # population rate is the binned raster
+    n0 = np.sum(ds.cell_condition.values[ds.spike_cell.values] == 0)
+    assert ds.rate.isel(condition=0).sum() * 1e-3 * 20 == pytest.approx(n0)
+    # NE follows the pulse: higher after it than before
+    ne = ds.ne.isel(condition=0)
+    assert float(ne.sel(time=slice(750, 950)).mean()) > 1.5 * float(ne.sel(time=slice(300, 700)).mean())
+    path = tmp_path / "pop.nc"
+    ds.to_netcdf(path, engine="h5netcdf")
+    back = xr.load_dataset(path, engine="h5netcdf")
+    xr.testing.assert_allclose(back.rate, ds.rate)
+    assert json.loads(back.attrs["params"])["g_gap_nS"] == 0.2
+
+
+def test_population_is_reproducible(small_run):
+    pop, stim, ds = small_run
+    again = pop.run(stim, conditions=[{}, {"g_gap_nS": 0.0}], warmup_ms=300.0, record_v=2)
+    np.testing.assert_array_equal(again.spike_time.values, ds.spike_time.values)
+    np.testing.assert_array_equal(again.spike_cell.values, ds.spike_cell.values)
+
+
+def test_population_rejects_bad_conditions():
+    pop = LCPopulation(n_cells=5, target=TARGET)
+    with pytest.raises(ValueError, match="dt_ms"):
+        pop.run(silence(100.0), conditions=[{"dt_ms": 0.05}])
+    with pytest.raises(ValueError, match="unknown"):
+        pop.run(silence(100.0), conditions=[{"gap": 1.0}])
+    with pytest.raises(ValueError):
+        LCPopulation(n_cells=5, target="gpu")
+
+
+# ---------------------------------------------------------------------------- acceptance protocol
+SMALL = ValidationConfig(n_cells=60, n_trials=4, trial_ms=2500.0, lead_ms=2000.0, coupling_nS=(0.0, 1.0, 1.5),
+                         seed=1, target=TARGET, ms_per_unit_grid=(20.0, 35.0, 50.0, 80.0, 130.0))
+
+
+@pytest.fixture(scope="module")
+def validation():
+    return run_validation(SMALL)
+
+
+@pytest.mark.parametrize("name", [
+    "tonic_rate",
+    "phasic_spikes_per_cell",
+    "phasic_burst_rate",
+    "post_burst_pause",
+    "latency_rat",
+    "synchrony_vs_coupling",
+    "evoked_vs_baseline_rate",
+    "ne_vs_rate_model_u",
+])
+def test_acceptance_check_passes(validation, name):
+    check = validation.check(name)
+    assert check.passed, f"{name}: {check.value} not in {check.accepted} ({check.details})"
+
+
+def test_synchrony_measure_rises_with_coupling(validation):
+    chi = validation.check("synchrony_vs_coupling").details["chi"]
+    assert chi[-1] > 3 * chi[0]
+    # independent cells sit near 1/sqrt(N)
+    assert chi[0] == pytest.approx(1 / np.sqrt(SMALL.n_cells), rel=0.5)
+
+
+def test_rate_model_time_scale_is_near_convention(validation):
+    # one model unit is ~50 ms in the Gilzenrat/Nieuwenhuis convention
+    assert 20.0 <= validation.check("ne_vs_rate_model_u").details["fitted_ms_per_unit"] <= 130.0
+    assert rate_model_drive(0.0) == pytest.approx(0.15) and rate_model_drive(1.0) == pytest.approx(0.3)
+
+
+def test_report_and_figure(validation, tmp_path):
+    path = validation.write_report(tmp_path / "report.json")
+    report = json.loads(path.read_text())
+    assert report["all_passed"] is validation.all_passed
+    assert len(report["checks"]) == 8
+    for entry in report["checks"]:
+        assert set(entry) >= {"name", "value", "accepted", "source", "passed", "unit"}
+        assert len(entry["accepted"]) == 2 and entry["source"]
+    fig = plot_validation(validation, tmp_path / "fig.png")
+    assert (tmp_path / "fig.png").stat().st_size > 10_000
+    assert len(fig.axes) == 4
+    # traces share one time axis and survive netCDF
+    rm = validation.rate_model
+    assert set(rm.data_vars) >= {"u", "ne", "rate", "stimulus"}
+    validation.spiking.to_netcdf(tmp_path / "val.nc", engine="h5netcdf")
+
+
+def test_synchrony_chi_limits():
+    # identical spike trains in every cell: chi = 1
+    n, times = 10, np.arange(0.0, 1000.0, 100.0)
+    ds = xr.Dataset({"spike_time": ("spike", np.tile(times, n)),
+                     "spike_cell": ("spike", np.repeat(np.arange(n), times.size)),
+                     "cell_condition": ("cell", np.zeros(n, int))})
+    assert synchrony_chi(ds, 0, [(0.0, 1000.0)], bin_ms=20.0) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------- CLI
+def test_cli_validate_spiking(tmp_path, capsys):
+    import argparse
+
+    from experiments.cli_spiking import register
+
+    parser = argparse.ArgumentParser(prog="lcne")
+    register(parser.add_subparsers(dest="command"))
+    results = _results_file(tmp_path / "split-mnist.nc")
+    args = parser.parse_args([
+        "validate-spiking", "--out", str(tmp_path / "out"), "--n-cells", "20", "--duration", "2.5",
+        "--lead-ms", "1000", "--trial-ms", "1500", "--coupling", "0,1.5", "--pacemaker", "45,60", "--target", TARGET, "--results", str(results), "--optimizer", "ngm",
+        "--run-seed", "42", "--ms-per-iteration", "200",
+    ])
+    rc = args.func(args)
+    assert rc in (0, 1)
+    report = json.loads((tmp_path / "out" / "spiking_validation.json").read_text())
+    assert [c["name"] for c in report["checks"]][0] == "tonic_rate"
+    assert report["config"]["n_trials"] == 1
+    assert (tmp_path / "out" / "spiking_validation.png").is_file()
+    rm = xr.load_dataset(tmp_path / "out" / "spiking_rate_model.nc", engine="h5netcdf")
+    assert rm.sizes["time"] == 1200  # 6 iterations x 200 ms
+    assert "spiking LC validation" in capsys.readouterr().out
+
+
+def test_cli_without_brian2(tmp_path, monkeypatch):
+    import argparse
+
+    from experiments.cli_spiking import register
+    from experiments.errors import LcneError
+
+    parser = argparse.ArgumentParser(prog="lcne")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["validate-spiking", "--out", str(tmp_path)])
+    for name in [m for m in sys.modules if m == "lcne.spiking" or m.startswith("lcne.spiking.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "brian2", None)
+    with pytest.raises(LcneError, match=r"pip install lcne\[spiking\]"):
+        args.func(args)
+
+
+def test_validation_config_rejects_bad_sweeps():
+    with pytest.raises(ValueError, match="at least 2"):
+        ValidationConfig(coupling_nS=(0.5,))
+    with pytest.raises(ValueError, match="species"):
+        ValidationConfig(species="cat")
+
+
+def test_cli_bad_param(tmp_path):
+    import argparse
+
+    from experiments.cli_spiking import register
+    from experiments.errors import ConfigError
+
+    parser = argparse.ArgumentParser(prog="lcne")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["validate-spiking", "--out", str(tmp_path), "--param", "nonsense=1"])
+    with pytest.raises(ConfigError, match="unknown LC parameter"):
+        args.func(args)
