@@ -31,10 +31,15 @@ __all__ = ["MethodSpec", "METHODS"]
 class MethodSpec:
     """How one method updates weights and where its gain comes from.
 
-    gain : "one" (g = 1), "lc" (the configured LC controller), "fixed" (a constant),
-        "replay" (another seed's NGM gain trace)
-    lr_from_gain : the controller output multiplies the learning rate, not the pre-activations
-    reset_on_switch : optimizer state cleared at every context switch
+    Attributes
+    ----------
+    gain : str
+        ``"one"`` (g = 1), ``"lc"`` (the configured LC controller), ``"fixed"`` (a
+        constant) or ``"replay"`` (another seed's NGM gain trace).
+    lr_from_gain : bool
+        The controller output multiplies the learning rate, not the pre-activations.
+    reset_on_switch : bool
+        Optimizer state cleared at every context switch.
     """
 
     optimizer: str  # "sgd" or "adam"

@@ -55,7 +55,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: largest |lambda * dt| on the negative real axis for which classical RK4 is stable
+#: largest ``abs(lambda * dt)`` on the negative real axis for which classical RK4 is stable
 RK4_STABILITY_LIMIT = 2.785
 
 #: documented defaults (Gilzenrat et al. 2002 phasic condition; see the module docstring)
@@ -358,7 +358,11 @@ class GilzenratLC:
         dt = self.check_dt(dt)
         n = drive.size
         inputs = drive + self.noise_samples(n, seed=seed)
-        par = {name: float(np.asarray(getattr(self, name))) for name in ("a", "d", "C", "tau_v", "tau_u")}
+        for name in ("a", "d", "C", "tau_v", "tau_u", "G", "k", "h0", "u0", "noise"):
+            if np.ndim(getattr(self, name)) != 0:
+                raise LCParameterError(name, "simulate() integrates one trajectory; give a scalar value "
+                                             "(per-run values are for the batched controllers)")
+        par = {name: float(getattr(self, name)) for name in ("a", "d", "C", "tau_v", "tau_u")}
         v = float(np.asarray(self.v0))
         u = float(np.asarray(self.u0))
         vs = np.empty(n)
