@@ -585,7 +585,7 @@ class TaskComplexity:
     tasks: tuple = field(default_factory=tuple)
 
     def verdict(self) -> str:
-        """'rises', 'falls' or 'flat (CI includes 0)' from the bootstrap CI of the slope."""
+        """'rises', 'falls' or 'flat, CI includes 0' from the bootstrap CI of the slope."""
         lo, hi = self.slope_ci_boot
         if not (np.isfinite(lo) and np.isfinite(hi)):
             lo, hi = self.slope_ci_t
@@ -593,7 +593,7 @@ class TaskComplexity:
             return "rises"
         if hi < 0:
             return "falls"
-        return "flat (CI includes 0)"
+        return "flat, CI includes 0"
 
 
 def task_complexity(ds: xr.Dataset, *, optimizer: str = "ngm", tasks: Optional[Sequence[int]] = None,
@@ -636,7 +636,7 @@ def task_complexity(ds: xr.Dataset, *, optimizer: str = "ngm", tasks: Optional[S
     slopes = np.array([np.polyfit(tx, row, 1)[0] for row in means])
     n = slopes.size
     sd = float(slopes.std(ddof=1)) if n > 1 else math.nan
-    if n > 1 and sd > 0:
+    if n > 1 and sd > 1e-12 * max(1.0, abs(float(slopes.mean()))):
         half = stats.t.ppf(0.5 + ci / 2, n - 1) * sd / math.sqrt(n)
         ci_t = (slopes.mean() - half, slopes.mean() + half)
         p = float(stats.ttest_1samp(slopes, 0.0).pvalue)

@@ -106,7 +106,11 @@ def propagated_metrics(mean_curve, sd_curve, iterations_per_task: int, conventio
 
     The per-iteration standard deviation across seeds (population sd) at the iterations
     that define F_k and M_k (the arg-min of the *mean* curve) is propagated with
-    first-order error propagation, as in the authors' ``tab_metrics.py``.
+    first-order error propagation, exactly as in the authors' ``tab_metrics.py`` -- which
+    treats the F_{k-1} of the drop and of the denominator of SG_k as independent
+    (var = (sd_F^2 + sd_M^2)/F^2 + (F - M)^2 sd_F^2 / F^4). The strict first-order result
+    for SG = 1 - M/F is M^2 sd_F^2 / F^4 + sd_M^2 / F^2; we keep the authors' formula so
+    that errors compare with the paper's tables.
 
     Returns
     -------
@@ -185,6 +189,9 @@ def format_table(table: pd.DataFrame) -> str:
     head = f"{'optimizer':<22}" + "".join(f"{names[k]:>22}" for k in SUMMARY_KEYS)
     lines = [head, "-" * len(head)]
     for opt, r in table.iterrows():
+        if not np.isfinite(r.get("avg_acc", np.nan)):
+            lines.append(f"{opt:<22}" + "every seed diverged (see diverged_at)".rjust(22))
+            continue
         cells = []
         for k in SUMMARY_KEYS:
             d = 3 if k == "avg_sg" else 2
@@ -200,5 +207,6 @@ def format_table(table: pd.DataFrame) -> str:
         lines.append("")
         lines.append(f"{'SG_k per transition':<22}" + "".join(f"{'SG_' + c[3:]:>9}" for c in sg_cols))
         for opt, r in table.iterrows():
-            lines.append(f"{opt:<22}" + "".join(f"{r[c]:>9.3f}" for c in sg_cols))
+            if np.isfinite(r.get("avg_acc", np.nan)):
+                lines.append(f"{opt:<22}" + "".join(f"{r[c]:>9.3f}" for c in sg_cols))
     return "\n".join(lines)

@@ -87,7 +87,7 @@ def save_all(fig, stem, formats=("pdf", "png")) -> list:
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in formats:
-        path = stem.with_suffix(f".{fmt}")
+        path = stem.parent / f"{stem.name}.{fmt}"  # not with_suffix: stems may contain dots (eta0.2)
         fig.savefig(path, bbox_inches="tight")
         paths.append(path)
     plt.close(fig)

@@ -63,3 +63,12 @@ def test_unwritable_output_directory(tmp_path, capsys):
     assert main(RUN + ["--out", str(blocker / "sub")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("lcne: error:")
+
+
+def test_every_seed_diverged_still_prints_a_table(tmp_path, capsys):
+    rc = main(["run", "split-mnist", "--optimizers", "sgd", "--seeds", "1,2", "--iterations", "2", "--lr", "1e6",
+               "--quiet", "--no-figure", "--out", str(tmp_path)])
+    assert rc == 0
+    assert "every seed diverged" in capsys.readouterr().out
+    ds = xr.load_dataset(tmp_path / "split-mnist.nc", engine="h5netcdf")
+    assert (ds["diverged_at"] >= 0).all()

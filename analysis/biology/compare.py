@@ -260,9 +260,12 @@ class BioComparison:
     ----------
     table : DataFrame
         One row per comparison: ``feature``, ``domain`` (raw, pupil, ne_sensor),
-        ``model_value``, ``model_iterations`` (time features), ``units``, ``reference``,
+        ``model_value``, ``model_iterations`` (time features), ``units``, ``reference``
+        (file name), ``label`` (short reference label),
         ``reference_value``, ``reference_low``, ``reference_high``, ``band_low``,
-        ``band_high``, ``agree``, ``log10_ratio``, ``confidence``, ``citation``.
+        ``band_high``, ``agree``, ``log10_ratio``, ``confidence``, ``citation``,
+        ``used_in_fit`` (the row's reference value was used to fit the time mapping, so its
+        agreement is partly by construction).
     mapping : TimeMapping
     response : ModelResponse
     pupil : DataFrame
@@ -281,9 +284,12 @@ class BioComparison:
                  f"{self.response.n_events} switch events (median over runs and switches)"]
         for r in self.table.itertuples():
             verdict = "agree" if r.agree else "DISAGREE"
-            lines.append(f"{r.feature:<20} {r.domain:<9} model {r.model_value:>9.4g} {r.units:<3} | "
-                         f"ref {r.reference_value:>8.4g} [{r.band_low:.3g}, {r.band_high:.3g}] "
-                         f"({r.confidence}) {verdict:<8} {r.reference}")
+            fit = " (used in fit)" if getattr(r, "used_in_fit", False) else ""
+            lines.append(f"{r.feature:<19} {r.domain:<6} model {r.model_value:>8.4g} {r.units:<2} | "
+                         f"ref {r.reference_value:>8.4g} band [{r.band_low:.3g}, {r.band_high:.3g}] "
+                         f"[{r.confidence}] {verdict:<8} {r.label}{fit}")
+        lines.append("confidence: V checked against the source, P not checked, D derived/model, "
+                     "schematic = not data")
         return "\n".join(lines)
 
 
@@ -295,7 +301,7 @@ def _row(feature, domain, model_value, units, ref: Reference, ref_value, low, hi
     ratio = (math.log10(model_value / ref_value)
              if np.isfinite(model_value) and model_value > 0 and ref_value > 0 else math.nan)
     return dict(feature=feature, domain=domain, model_value=float(model_value), model_iterations=model_iterations,
-                units=units, reference=ref.name, reference_value=float(ref_value), reference_low=float(low),
+                units=units, reference=ref.name, label=str(ref.meta.get("short") or ref.name), reference_value=float(ref_value), reference_low=float(low),
                 reference_high=float(high), band_low=band[0], band_high=band[1], agree=ok, log10_ratio=ratio,
                 confidence=confidence, citation=ref.citation_line())
 
@@ -398,6 +404,9 @@ def compare_to_biology(results, *, optimizer: str = "ngm", signal: str = "gain",
     for ref in user_references:
         rows.extend(_user_rows(ref, resp, mapping, t_ms, pup))
     table = pd.DataFrame(rows)
+    fitted = {tuple(k.split(":", 1)) for k in mapping.fitted_on}
+    table["used_in_fit"] = [(f, r) in fitted and d == "raw" for f, r, d in
+                            zip(table["feature"], table["reference"], table["domain"])]
     return BioComparison(table, mapping, resp, pupil_df)
 
 
