@@ -10,6 +10,8 @@ from lcne.controller import (
     ConstantGain,
     GainController,
     PaperGain,
+    ReplayGain,
+    StackedControllers,
     make_controller,
     register_controller,
 )
@@ -53,6 +55,8 @@ __all__ = [
     "ConstantGain",
     "GainController",
     "PaperGain",
+    "ReplayGain",
+    "StackedControllers",
     "make_controller",
     "register_controller",
     "softmax_entropy",

@@ -56,7 +56,7 @@ def as_param(value, name: str):
         raise LCParameterError(name, f"expected a scalar or one value per run, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise LCParameterError(name, f"must be finite, got {value!r}")
-    return arr if arr.ndim else arr[()]
+    return arr if arr.ndim else float(arr)
 
 
 def check_positive(value, name: str, unit: str = ""):
@@ -85,7 +85,7 @@ def check_range(value, name: str, lo=None, hi=None, unit: str = "", lo_open=Fals
         lo_s = "-inf" if lo is None else f"{lo:g}"
         hi_s = "inf" if hi is None else f"{hi:g}"
         raise LCParameterError(name, f"must lie in {left}{lo_s}, {hi_s}{right}{_unit(unit)}, got {_show(arr)}")
-    return arr if arr.ndim else arr[()]
+    return arr if arr.ndim else float(arr)
 
 
 def _unit(unit: str) -> str:

@@ -26,19 +26,25 @@ Nassar et al. 2012, Online Methods eqs. 3-7 (``X_t`` the observed outcome)::
 with hazard ``H`` (per iteration), outcome noise ``sigma_N`` (nats) and ``U = 1 /
 outcome_range`` the uniform density of a new mean after a change point.
 
-Yu & Dayan 2005 (our adaptation; the switch rule NE > ACh / (0.5 + ACh) is theirs): on
-iteration t the network's prediction is "valid" with probability
-``q_t = mean_b exp(-loss_b)`` (mean probability given to the true label). Within a
-context it is valid with probability ``gamma`` (estimated by a leaky average with rate
-``validity_rate``); after an unsignalled context change it is valid only at chance,
-``gamma_0 = 1 / n_classes``. With hazard ``h`` per iteration::
+Yu & Dayan 2005 (our adaptation; the switch rule NE > ACh / (0.5 + ACh) is theirs): each
+training sample is one trial, on which the network's prediction is "valid" with the
+probability it gave to the true label, ``exp(-loss_b)``; on iteration t that is
+``n = B`` trials with mean validity ``q_t = mean_b exp(-loss_b)``. Within a context the
+prediction is valid with probability ``gamma`` (estimated by a leaky average with rate
+``validity_rate`` per iteration); after an unsignalled context change it is valid only at
+chance, ``gamma_0 = 1 / n_classes``. With hazard ``h`` per iteration::
 
     ACh_t   = 1 - gamma_t                                         expected uncertainty
     p_t^-   = NE_{t-1} + (1 - NE_{t-1}) h                         prior of a change so far
     NE_t    = p^- L1 / (p^- L1 + (1 - p^-) L0)                    unexpected uncertainty
-        L1 = gamma_0^q (1 - gamma_0)^(1-q),  L0 = gamma^q (1 - gamma)^(1-q)
+        L1 = [gamma_0^q (1 - gamma_0)^(1-q)]^n,  L0 = [gamma^q (1 - gamma)^(1-q)]^n
     switch if NE_t > ACh_t / (0.5 + ACh_t): gamma <- q_t, NE <- 0   (context reset)
     else:  gamma <- gamma + validity_rate (q_t - gamma)
+
+The evidence favours a change only when ``q_t`` falls below the crossover
+``ln((1-g0)/(1-g)) / (ln((1-g0)/(1-g)) - ln(g0/g))`` (0.65 for g = 0.986, g0 = 0.1), so
+improvements and small dips are never unexpected, and with ``n = B`` a drop below it is
+detected at once.
 
 The returned drive is ``NE_t`` (before any reset), so a detected switch is one phasic
 "interrupt" (Dayan & Yu 2006).
@@ -173,8 +179,11 @@ class YuDayanUncertainty:
         self.switch = np.asarray(0.0)
         self._posterior = None  # NE carried to the next observation (0 after a reset)
 
-    def update(self, q) -> np.ndarray:
-        """Observe prediction validity ``q`` in [0, 1] (per run); return unexpected uncertainty."""
+    def update(self, q, n_trials=1.0) -> np.ndarray:
+        """Observe mean prediction validity ``q`` in [0, 1] over ``n_trials`` trials (per run).
+
+        Returns the unexpected uncertainty NE (before any reset).
+        """
         q = np.clip(np.asarray(q, dtype=np.float64), 0.0, 1.0)
         if self.validity is None:
             self.validity = q.copy()
@@ -188,8 +197,8 @@ class YuDayanUncertainty:
         gamma0 = np.clip(self.chance_validity, lo, hi)
         ach = 1.0 - self.validity
         prior = self._posterior + (1.0 - self._posterior) * self.hazard
-        log_l1 = q * np.log(gamma0) + (1.0 - q) * np.log1p(-gamma0)
-        log_l0 = q * np.log(gamma) + (1.0 - q) * np.log1p(-gamma)
+        log_l1 = n_trials * (q * np.log(gamma0) + (1.0 - q) * np.log1p(-gamma0))
+        log_l0 = n_trials * (q * np.log(gamma) + (1.0 - q) * np.log1p(-gamma))
         ne = _log_sigmoid_odds(np.log(prior) + log_l1, np.log1p(-prior) + log_l0)
         switch = ne > ach / (0.5 + ach)
         self.validity = np.where(switch, q, self.validity + self.validity_rate * (q - self.validity))
@@ -267,9 +276,11 @@ class UnexpectedUncertaintySignal(UncertaintySignal):
     """Yu & Dayan 2005 unexpected uncertainty (NE) of the network's predictions (``unexpected``).
 
     ``q_t = mean_b exp(-loss_b)`` is the mean probability the network gave to the true
-    label on training batch t. ``chance_validity`` defaults to ``1 / n_classes`` (from
-    the logits). Returns NE_t per run (``output='unexpected'``) or ACh_t
-    (``output='expected'``). Other parameters as in :class:`YuDayanUncertainty`.
+    label on training batch t; each sample counts as one trial (``trials_per_batch``,
+    default the batch size; 1 treats the batch mean as a single trial).
+    ``chance_validity`` defaults to ``1 / n_classes`` (from the logits). Returns NE_t per
+    run (``output='unexpected'``) or ACh_t (``output='expected'``). Other parameters as
+    in :class:`YuDayanUncertainty`.
 
     Recorded state: ``unexpected`` (NE), ``expected`` (ACh), ``validity`` (gamma after the
     update), ``switch`` (1 where a context switch was declared), ``p_true`` (q_t).
@@ -279,12 +290,14 @@ class UnexpectedUncertaintySignal(UncertaintySignal):
     state_variables = ("unexpected", "expected", "validity", "switch", "p_true")
     outputs = ("unexpected", "expected")
 
-    def __init__(self, n_runs: int = 1, output: str = "unexpected", **params):
+    def __init__(self, n_runs: int = 1, output: str = "unexpected", trials_per_batch=None, **params):
         super().__init__(n_runs)
         if output not in self.outputs:
             raise LCParameterError("output",
                                    f"unknown output {output!r} of 'unexpected'; known: {', '.join(self.outputs)}")
         self.output = output
+        self.trials_per_batch = (None if trials_per_batch is None
+                                 else float(check_positive(trials_per_batch, "trials_per_batch")))
         self._params = dict(params)
         self.model = None
         self.p_true = np.full(self.n_runs, np.nan)
@@ -307,9 +320,11 @@ class UnexpectedUncertaintySignal(UncertaintySignal):
     def __call__(self, logits, losses):
         if self.model is None:
             self._build(int(logits.shape[-1]))
-        q = np.exp(-_batch_losses(losses, self.n_runs)).mean(axis=1)
+        per_sample = np.exp(-_batch_losses(losses, self.n_runs))
+        q = per_sample.mean(axis=1)
         self.p_true = q
-        self.model.update(q)
+        n = per_sample.shape[1] if self.trials_per_batch is None else self.trials_per_batch
+        self.model.update(q, n_trials=n)
         value = self.model.unexpected if self.output == "unexpected" else self.model.expected
         return _as_tensor(value, self.n_runs).to(torch.float32)
 
@@ -324,7 +339,7 @@ class UnexpectedUncertaintySignal(UncertaintySignal):
         return {k: _as_tensor(v, self.n_runs) for k, v in values.items()}
 
     def config(self):
-        out = {"name": self.name, "output": self.output}
+        out = {"name": self.name, "output": self.output, "trials_per_batch": self.trials_per_batch}
         out.update(self.model.config() if self.model is not None else self._params)
         return out
 
