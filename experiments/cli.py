@@ -89,6 +89,8 @@ def _add_run(sub):
     p.add_argument("--uncertainty", default=None, help="uncertainty front end (default entropy)")
     p.add_argument("--lc-param", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="LC model parameter override (repeatable)")
+    p.add_argument("--unc-param", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
+                   help="uncertainty front-end parameter override (repeatable)")
     p.add_argument("--gain-target", default=None, help="preactivation (default), slope or temperature")
     p.add_argument("--fixed-gain", type=_number(float), default=None,
                    help="gain of the fixed-gain method (default: time-average of the NGM run of the same seed)")
@@ -159,6 +161,8 @@ def config_from_args(args):
     values.update({k: v for k, v in cli.items() if v is not None})
     if args.lc_param:
         values["lc_params"] = {**values.get("lc_params", {}), **dict(args.lc_param)}
+    if args.unc_param:
+        values["uncertainty_params"] = {**values.get("uncertainty_params", {}), **dict(args.unc_param)}
     return RunConfig(**values).resolved()
 
 

@@ -47,6 +47,7 @@ class RunConfig:
     lc: str = "paper"
     uncertainty: str = "entropy"
     lc_params: Dict[str, float] = field(default_factory=dict)
+    uncertainty_params: Dict[str, float] = field(default_factory=dict)
     gain_target: str = "preactivation"
     fixed_gain: Optional[float] = None
     eval_split: str = "test"
@@ -104,9 +105,10 @@ class RunConfig:
         _check_name("gain_target", self.gain_target, GAIN_TARGETS)
         _check_name("eval_split", self.eval_split, ("test", "validation"))
         _check_name("eval_tasks", self.eval_tasks, ("seen", "first"))
-        for k, v in self.lc_params.items():
-            if not isinstance(v, (int, float, str, bool)):
-                raise ConfigError(f"lc_params.{k}: {v!r} is not a number or name")
+        for group in ("lc_params", "uncertainty_params"):
+            for k, v in getattr(self, group).items():
+                if not isinstance(v, (int, float, str, bool)):
+                    raise ConfigError(f"{group}.{k}: {v!r} is not a number or name")
         if not (self.device == "cpu" or self.device.startswith("cuda")):
             raise ConfigError(f"device: {self.device!r}; allowed: cpu, cuda, cuda:N")
         if self.device.startswith("cuda"):

@@ -128,7 +128,10 @@ def _train_batch(methods, cfg, stream, bar, reference=None) -> Dict[str, RunReco
     controller = lcne.StackedControllers(
         [build_controller(m, cfg, len(seeds), reference) for m in methods]
     )
-    signal = lcne.make_signal(cfg.uncertainty, n_runs=n)
+    try:
+        signal = lcne.make_signal(cfg.uncertainty, n_runs=n, **cfg.uncertainty_params)
+    except TypeError as exc:
+        raise ConfigError(f"uncertainty_params for {cfg.uncertainty!r}: {exc}") from None
     lr_runs = torch.tensor([sp.lr_from_gain for sp in specs])
     resets = torch.tensor([sp.reset_on_switch for sp in specs])
     record = train_joint(

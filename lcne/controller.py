@@ -164,11 +164,13 @@ def register_controller(name: str, factory: Callable[..., GainController]) -> No
 
 def make_controller(name: str, n_runs: int = 1, **params) -> GainController:
     """Build a registered controller by name."""
+    from lcne.errors import LCParameterError
+
     try:
         factory = CONTROLLERS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown gain controller {name!r}; known: {', '.join(sorted(CONTROLLERS))}"
+        raise LCParameterError(
+            "lc", f"unknown gain controller {name!r}; known: {', '.join(sorted(CONTROLLERS))}"
         ) from None
     return factory(n_runs=n_runs, **params)
 

@@ -118,10 +118,12 @@ def register_signal(name: str, factory) -> None:
 
 def make_signal(name: str, n_runs: int = 1, **params) -> UncertaintySignal:
     """Build a registered uncertainty front end by name."""
+    from lcne.errors import LCParameterError
+
     try:
         factory = UNCERTAINTY_SIGNALS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown uncertainty signal {name!r}; known: {', '.join(sorted(UNCERTAINTY_SIGNALS))}"
+        raise LCParameterError(
+            "uncertainty", f"unknown uncertainty signal {name!r}; known: {', '.join(sorted(UNCERTAINTY_SIGNALS))}"
         ) from None
     return factory(n_runs=n_runs, **params)
