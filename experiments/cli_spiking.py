@@ -16,17 +16,20 @@ import logging
 import time
 from pathlib import Path
 
+from experiments.cli import _key_value as _cli_key_value
+from experiments.cli import _number
+
 __all__ = ["register", "cmd_validate_spiking"]
 
 log = logging.getLogger(__name__)
 
 
 def _positive(kind):
+    """Parser of a number of type ``kind`` that must be > 0 (reuses the main CLI's parser)."""
+    number = _number(kind)
+
     def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
+        value = number(text)
         if value <= 0:
             raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
         return value
@@ -36,13 +39,11 @@ def _positive(kind):
 
 
 def _key_value(text):
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
-    key, value = text.split("=", 1)
-    try:
-        return key.strip(), float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: value must be a number") from None
+    """KEY=VALUE where VALUE must be a number (the main CLI's parser also allows names)."""
+    key, value = _cli_key_value(text)
+    if not isinstance(value, float):
+        raise argparse.ArgumentTypeError(f"{text!r}: value must be a number")
+    return key, value
 
 
 def _float_list(text):
