@@ -73,8 +73,10 @@ class RunwiseOptimizer:
             {"buf": torch.zeros_like(p), "m": torch.zeros_like(p), "v": torch.zeros_like(p)}
             for p in self.params
         ]
-        self._any_adam = bool(self.adam.any())
-        self._any_sgd = bool((~self.adam).any())
+        # Runs of one method sit next to each other in a batch, so each parameter splits
+        # into a few contiguous run ranges that share one rule; each range is updated
+        # in place through a view (no work for rules a run does not use).
+        self._segments = [_segments(self.adam, mom) for mom in self.momentum_of]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.params:
@@ -97,21 +99,36 @@ class RunwiseOptimizer:
         b1, b2 = self.betas
         self.steps += 1
         lr = self.lr if lr_scale is None else self.lr * lr_scale.to(self.lr)
-        for p, st, mom in zip(self.params, self.state, self.momentum_of):
+        for p, st, mom, segments in zip(self.params, self.state, self.momentum_of, self._segments):
             if p.grad is None:
                 continue
-            g = p.grad
             shape = (self.n_runs,) + (1,) * (p.dim() - 1)
-            run_lr = lr.view(shape)
-            update = torch.zeros_like(p)
-            if self._any_sgd:
-                st["buf"].mul_(mom.view(shape)).add_(g)
-                update = torch.where(self.adam.view(shape), update, st["buf"])
-            if self._any_adam:
-                st["m"].mul_(b1).add_(g, alpha=1 - b1)
-                st["v"].mul_(b2).addcmul_(g, g, value=1 - b2)
-                t = self.steps.clamp(min=1).view(shape)
-                m_hat = st["m"] / (1 - b1**t)
-                v_hat = st["v"] / (1 - b2**t)
-                update = torch.where(self.adam.view(shape), m_hat / (v_hat.sqrt() + self.eps), update)
-            p.sub_(run_lr * update)
+            for rule, a, b in segments:
+                g, w, run_lr = p.grad[a:b], p.data[a:b], lr[a:b].view((b - a,) + shape[1:])
+                if rule == "sgd":  # momentum 0: p <- p - lr g, as torch.optim.SGD
+                    w.sub_(run_lr * g)
+                elif rule == "momentum":
+                    buf = st["buf"][a:b]
+                    buf.mul_(mom[a:b].view(run_lr.shape)).add_(g)
+                    w.sub_(run_lr * buf)
+                else:  # adam, per-run step counts for exact resets
+                    m, v = st["m"][a:b], st["v"][a:b]
+                    m.lerp_(g, 1 - b1)
+                    v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                    t = self.steps[a:b].clamp(min=1).view(run_lr.shape)
+                    denom = (v.sqrt() / (1 - b2**t).sqrt()).add_(self.eps)
+                    w.addcdiv_(m * (run_lr / (1 - b1**t)), denom, value=-1.0)
+
+
+def _segments(adam: torch.Tensor, momentum: torch.Tensor):
+    """Maximal contiguous run ranges with one update rule: ``[(rule, start, stop)]``
+    with rule ``"adam"``, ``"momentum"`` or ``"sgd"`` (momentum 0)."""
+    rules = ["adam" if a else ("sgd" if float(mu) == 0.0 else "momentum")
+             for a, mu in zip(adam.tolist(), momentum.tolist())]
+    out = []
+    for r, rule in enumerate(rules):
+        if out and out[-1][0] == rule:
+            out[-1][2] = r + 1
+        else:
+            out.append([rule, r, r + 1])
+    return [tuple(s) for s in out]
