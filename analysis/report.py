@@ -19,6 +19,7 @@ benchmark are merged along ``optimizer``) and returns Markdown. For every benchm
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Dict, Iterable, List, Sequence
 
 import numpy as np
@@ -52,6 +53,11 @@ CLAIMS = [
 ]
 
 
+#: table order: the paper's method, its baselines, then the ablations
+METHOD_ORDER = ["ngm", "sgd", "msgd", "adam", "fixed-gain", "entropy-lr", "msgd-reset", "adam-reset",
+                "ngm-momentum", "shuffled-gain"]
+
+
 def merge_results(datasets: Iterable[xr.Dataset]) -> Dict[str, xr.Dataset]:
     """Group results by benchmark; several files of one benchmark merge along ``optimizer``."""
     groups: Dict[str, List[xr.Dataset]] = {}
@@ -60,10 +66,18 @@ def merge_results(datasets: Iterable[xr.Dataset]) -> Dict[str, xr.Dataset]:
     out = {}
     for bench, dss in groups.items():
         keep = ["accuracy", "gain"]
-        parts = [d[keep] for d in dss]
+        parts = []
+        for d in dss:  # each method keeps the learning rate it was run with (tuned settings differ)
+            lr = json.loads(d.attrs.get("config", "{}")).get("lr", np.nan)
+            parts.append(d[keep].assign_coords(lr=("optimizer", [np.nan if lr is None else float(lr)]
+                                                   * d.sizes["optimizer"])))
         merged = xr.concat(parts, dim="optimizer", join="outer", coords="minimal", compat="override")
-        _, first = np.unique(merged["optimizer"].values, return_index=True)
-        merged = merged.isel(optimizer=np.sort(first))
+        names = [str(m) for m in merged["optimizer"].values]
+        first = {}
+        for i, m in enumerate(names):
+            first.setdefault(m, i)
+        order = sorted(first, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else len(METHOD_ORDER), m))
+        merged = merged.isel(optimizer=[first[m] for m in order])
         merged.attrs = dict(dss[0].attrs)
         out[bench] = merged
     return out
@@ -114,7 +128,8 @@ def benchmark_tables(ds: xr.Dataset, convention: str = "code") -> pd.DataFrame:
             continue
         vals, errs = propagated_metrics(curves.mean(0), curves.std(0), ipt, convention)
         per = _per_seed(ds, method, convention)
-        row = {"method": method, "n_seeds": len(per)}
+        lr = float(ds["lr"].sel(optimizer=method)) if "lr" in ds.coords else np.nan
+        row = {"method": method, "lr": lr, "n_seeds": len(per)}
         for i, k in enumerate(KEYS):
             f = 1.0 if k == "avg_sg" else 100.0
             row[k] = vals[k] * f
@@ -175,16 +190,17 @@ def build_report(datasets: Sequence[xr.Dataset], convention: str = "code", alpha
         src = ds.attrs.get("data_source", "")
         lines += [f"## {bench}", "", f"Data: {src}. Seeds: {ds.sizes['seed']}. "
                   f"Iterations per context: {ds.attrs['iterations_per_task']}.", ""]
-        lines.append("| method | " + " | ".join(f"{NAMES[k]} (ours)" for k in KEYS)
+        lines.append("| method | lr | " + " | ".join(f"{NAMES[k]} (ours)" for k in KEYS)
                      + " | avg-SG per seed (95 % CI) | paper v1: ACC / min / WC / SG | paper v2 avg-SG |")
-        lines.append("|---" * (len(KEYS) + 4) + "|")
+        lines.append("|---" * (len(KEYS) + 5) + "|")
         for m, r in table.iterrows():
             ours = [f"{_fmt(r[k], 3 if k == 'avg_sg' else 2)} ± {_fmt(r[k + '_err'], 3 if k == 'avg_sg' else 2)}"
                     for k in KEYS]
             seed = (f"{_fmt(r['avg_sg_seed_mean'], 3)} ± {_fmt(r['avg_sg_seed_sd'], 3)} "
                     f"({_fmt(r['avg_sg_ci_low'], 3)}, {_fmt(r['avg_sg_ci_high'], 3)})")
             v1 = " / ".join(_fmt(r[k + "_paper_v1"], 3 if k == "avg_sg" else 1) for k in KEYS)
-            lines.append(f"| {m} | " + " | ".join(ours) + f" | {seed} | {v1} | {_fmt(r['avg_sg_paper_v2'], 3)} |")
+            lr = "—" if not np.isfinite(r["lr"]) else f"{r['lr']:g}"
+            lines.append(f"| {m} | {lr} | " + " | ".join(ours) + f" | {seed} | {v1} | {_fmt(r['avg_sg_paper_v2'], 3)} |")
         verdicts = claim_verdicts(ds, convention, alpha)
         if len(verdicts):
             lines += ["", "| claim | verdict | mean difference (95 % CI) | p (claimed) | p (against) | source |",

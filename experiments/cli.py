@@ -208,6 +208,7 @@ def _add_bench(sub):
     p.add_argument("--iterations", type=_number(int), default=40, help="iterations per context (default 40)")
     p.add_argument("--optimizers", type=_name_list, default=None, help="comma list (default ngm,sgd,msgd,adam)")
     p.add_argument("--seeds", type=_int_list, default=None, help="comma list (default 42,43,44,45,46)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_bench)
 
@@ -217,7 +218,11 @@ def cmd_bench(args) -> int:
 
     from experiments.bench import benchmark_training, format_report
 
-    kw = {"iterations": args.iterations}
+    if args.device != "cpu":
+        from experiments.config import RunConfig
+
+        RunConfig(benchmark=args.benchmark, device=args.device).resolved()  # one-line error if no CUDA
+    kw = {"iterations": args.iterations, "device": args.device}
     if args.optimizers:
         kw["optimizers"] = args.optimizers
     if args.seeds:

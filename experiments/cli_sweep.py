@@ -18,6 +18,7 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes (default: CPU count)")
     p.add_argument("--no-dask", action="store_true", help="run batches one after another in this process")
     p.add_argument("--out", default=None, help="override the spec's output directory")
+    p.add_argument("--device", default=None, help="cpu or cuda for every batch (overrides the spec's base)")
     p.add_argument("--dry-run", action="store_true", help="list the batches and exit")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_sweep)
@@ -29,6 +30,8 @@ def _cmd_sweep(args) -> int:
     spec = load_spec(args.spec)
     if args.out:
         spec.out = args.out
+    if args.device:
+        spec.base["device"] = args.device
     if args.dry_run:
         from pathlib import Path
 

@@ -70,3 +70,29 @@ def test_config_file_keys_are_checked(tmp_path):
         from experiments.cli import build_parser, config_from_args
 
         config_from_args(build_parser().parse_args(["run", "split-mnist", "--config", str(cfg)]))
+
+
+def test_bench_json_reports_the_issue_fields(capsys):
+    import json
+
+    rc = main(["bench", "--iterations", "1", "--optimizers", "ngm,adam", "--seeds", "1,2", "--json"])
+    assert rc == 0
+    r = json.loads(capsys.readouterr().out)
+    for key in ("sequential_s", "batched_s", "speedup", "gflops", "peak_gflops", "fraction_of_peak"):
+        assert r[key] > 0, key
+    assert r["runs"] == 4 and r["iterations_per_run"] == 5 and r["device"] == "cpu"
+    assert r["speedup"] == pytest.approx(r["sequential_s"] / r["batched_s"])
+    assert r["fraction_of_peak"] == pytest.approx(r["gflops"] / r["peak_gflops"])
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
+@pytest.mark.parametrize("args", [["bench", "--device", "cuda"],
+                                  ["sweep", "experiments/studies/fair_mnist_reduced.yaml", "--device", "cuda",
+                                   "--dry-run"]])
+def test_cuda_without_a_gpu_is_a_one_line_error(args, capsys):
+    from pathlib import Path
+
+    args = [str(Path(__file__).parents[1] / a) if a.endswith(".yaml") else a for a in args]
+    assert main(args) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "torch sees no CUDA device" in lines[0]

@@ -52,3 +52,15 @@ def test_report_tables_and_cli(tmp_path, capsys):
     assert main(["report", str(path), "--out", str(tmp_path / "rep.md"), "--html"]) == 0
     assert (tmp_path / "rep.md").read_text() == text
     assert (tmp_path / "rep.html").read_text().startswith("<!doctype html>")
+
+
+def test_methods_from_batches_with_different_tuned_lr_keep_their_lr():
+    import json
+
+    a = _ds(gaps={"sgd": [0.03] * 5, "ngm": [0.02] * 5})
+    a.attrs["config"] = json.dumps({"lr": 0.03})
+    b = _ds(gaps={"msgd": [0.5] * 5})
+    b.attrs["config"] = json.dumps({"lr": 0.003})
+    rows = [line for line in build_report([a, b]).splitlines() if line.startswith("| ngm |")
+            or line.startswith("| sgd |") or line.startswith("| msgd |")]
+    assert [r.split(" | ")[:2] for r in rows] == [["| ngm", "0.03"], ["| sgd", "0.03"], ["| msgd", "0.003"]]
