@@ -18,6 +18,9 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes (default: CPU count)")
     p.add_argument("--no-dask", action="store_true", help="run batches one after another in this process")
     p.add_argument("--out", default=None, help="override the spec's output directory")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a spec entry before it is validated (repeatable; dotted keys, YAML values), "
+                   "e.g. --set base.iterations=20 --set seeds=[42,43]")
     p.add_argument("--device", default=None, help="cpu or cuda for every batch (overrides the spec's base)")
     p.add_argument("--dry-run", action="store_true", help="list the batches and exit")
     p.add_argument("--quiet", action="store_true")
@@ -27,7 +30,7 @@ def register(subparsers) -> None:
 def _cmd_sweep(args) -> int:
     from experiments.sweep import _batch_path, expand, load_spec, run_sweep
 
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, args.overrides)
     if args.out:
         spec.out = args.out
     if args.device:

@@ -36,7 +36,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -85,8 +85,36 @@ def _check_grid(where: str, grid) -> Dict[str, list]:
     return out
 
 
-def load_spec(path) -> SweepSpec:
-    """Read and validate a sweep spec file; errors name the file and the key."""
+def apply_overrides(raw: Dict, overrides: Sequence[str], where: str) -> Dict:
+    """Set ``KEY=VALUE`` items in a raw spec mapping; ``KEY`` may be dotted
+    (``base.iterations=20``) and ``VALUE`` is read as YAML (``seeds=[42,43]``)."""
+    import yaml
+
+    raw = json.loads(json.dumps(raw))  # deep copy of plain YAML data
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. base.iterations=20")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {item!r}: {text!r} is not a valid YAML value") from None
+        node, parts = raw, key.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{where}: --set {key}: {part} is not a mapping")
+            node = child
+        node[parts[-1]] = value
+    return raw
+
+
+def load_spec(path, overrides: Sequence[str] = ()) -> SweepSpec:
+    """Read and validate a sweep spec file; errors name the file and the key.
+
+    ``overrides``: ``KEY=VALUE`` strings applied before validation (see
+    :func:`apply_overrides`), e.g. a reduced run of a shipped study.
+    """
     import yaml
 
     p = Path(path)
@@ -98,6 +126,8 @@ def load_spec(path) -> SweepSpec:
         raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{p}: a sweep spec is a mapping (name, benchmarks, optimizers, seeds, grid, ...)")
+    if overrides:
+        raw = apply_overrides(raw, overrides, str(p))
     return spec_from_dict(raw, where=str(p), default_out=f"results/sweeps/{p.stem}")
 
 

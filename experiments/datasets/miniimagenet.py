@@ -78,11 +78,14 @@ def find_split_file(root: str | PathLike, split: str) -> Path:
     except KeyError:
         raise ValueError(f"unknown mini-ImageNet split {split!r}; use 'train', 'val' or 'test'") from None
     folder = Path(root).expanduser()
-    candidates = [folder / (stem + ext) for stem in MINIIMAGENET_SPLIT_STEMS[key] for ext in _EXTENSIONS]
+    # the files themselves, or a ``mini-imagenet/`` folder beside the CIFAR folders (one
+    # data_dir for every image benchmark)
+    candidates = [f / (stem + ext) for f in (folder, folder / "mini-imagenet")
+                  for stem in MINIIMAGENET_SPLIT_STEMS[key] for ext in _EXTENSIONS]
     for path in candidates:
         if path.is_file():
             return path
-    others = ", ".join(p.name for p in candidates[1:])
+    others = ", ".join(str(p.relative_to(folder)) for p in candidates[1:])
     raise data_error(candidates[0], f"file not found (also looked for {others})", DataFileNotFoundError)
 
 
