@@ -316,6 +316,20 @@ def test_miniimagenet_pickles(tmp_path):
     assert only_train.class_names == ds.class_names[:3]
 
 
+def test_miniimagenet_files_in_a_subfolder_beside_cifar(tmp_path):
+    """One data_dir for every image benchmark: the cache files may sit in data_dir/mini-imagenet."""
+    sub = tmp_path / "mini-imagenet"
+    sub.mkdir()
+    write_miniimagenet_pkl(sub, "train", ["n01"], 4, seed=1)
+    write_miniimagenet_pkl(sub, "val", ["n02"], 4, seed=2)
+    write_miniimagenet_pkl(sub, "test", ["n03"], 4, seed=3)
+    ds = load_miniimagenet(tmp_path, test_per_class=1)
+    assert ds.class_names == ("n01", "n02", "n03") and ds.train_images.shape == (9, 3, 84, 84)
+    with pytest.raises(DataFileNotFoundError) as err:
+        load_miniimagenet(tmp_path / "elsewhere")
+    assert "mini-imagenet/mini-imagenet-cache-train.pkl" in str(err.value)
+
+
 def test_miniimagenet_npz_and_errors(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(8, 84, 84, 3), dtype=np.uint8)

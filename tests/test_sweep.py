@@ -102,3 +102,20 @@ def test_dask_local_cluster_runs_a_batch(tmp_path):
     assert ds.sizes["config"] == 1 and set(ds["optimizer"].values) == {"ngm", "sgd"}
     assert np.isfinite(ds["accuracy"].sel(eval_task=1)).all()
     assert len(summary["batches"]) == 1
+
+
+def test_set_overrides_apply_before_validation(tmp_path):
+    import yaml
+
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(SPEC))
+    spec = sw.load_spec(path, ["base.iterations=7", "seeds=[3, 4, 5]", "grid.lr=[0.1]", "base.eval_tasks=first"])
+    assert spec.base == {"iterations": 7, "batch_size": 16, "eval_tasks": "first"}
+    assert spec.seeds == [3, 4, 5] and spec.grid == {"lr": [0.1]}
+    assert SPEC["base"]["iterations"] == 2  # the raw mapping is not modified in place
+    with pytest.raises(ConfigError, match="base.iteratons: not a run option"):
+        sw.load_spec(path, ["base.iteratons=7"])
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        sw.load_spec(path, ["seeds"])
+    with pytest.raises(ConfigError, match="name is not a mapping"):
+        sw.load_spec(path, ["name.x=1"])
