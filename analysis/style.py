@@ -27,6 +27,13 @@ _METHOD_COLOURS = {
     "sgd": OKABE_ITO["green"],
     "msgd": OKABE_ITO["blue"],
     "adam": OKABE_ITO["orange"],
+    # ablations: a reset variant shares its optimizer's colour
+    "msgd-reset": OKABE_ITO["blue"],
+    "adam-reset": OKABE_ITO["orange"],
+    "fixed-gain": OKABE_ITO["purple"],
+    "entropy-lr": OKABE_ITO["skyblue"],
+    "ngm-momentum": OKABE_ITO["black"],
+    "shuffled-gain": "#888888",
 }
 _CYCLE = [OKABE_ITO[k] for k in ("purple", "skyblue", "black", "yellow")]
 

@@ -19,6 +19,8 @@ def register(subparsers) -> None:
                    help="avg-min-ACC convention (default: the authors' code)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdicts")
     p.add_argument("--title", default="Reproduction report")
+    p.add_argument("--figure", default=None, metavar="STEM",
+                   help="also write a summary figure STEM.png/.pdf: avg-SG and WC-ACC per seed and method")
     p.set_defaults(func=_cmd_report)
 
 
@@ -38,12 +40,18 @@ def _cmd_report(args) -> int:
     from analysis.report import build_report
     from experiments.results import atomic_path
 
-    text = build_report([_load(p) for p in args.results], convention=args.convention, alpha=args.alpha,
-                        title=args.title)
+    datasets = [_load(p) for p in args.results]
+    text = build_report(datasets, convention=args.convention, alpha=args.alpha, title=args.title)
     out = Path(args.out)
     with atomic_path(out) as tmp:
         Path(tmp).write_text(text)
     print(f"report: {out}")
+    if args.figure:
+        from analysis.figures import save_figure
+        from analysis.study_figure import study_figure
+
+        paths = save_figure(study_figure(datasets, convention=args.convention), args.figure)
+        print("figure: " + ", ".join(str(p) for p in paths))
     if args.html:
         body = html.escape(text)
         page = f"<!doctype html><meta charset='utf-8'><title>{html.escape(args.title)}</title><pre>{body}</pre>"

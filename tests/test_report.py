@@ -64,3 +64,23 @@ def test_methods_from_batches_with_different_tuned_lr_keep_their_lr():
     rows = [line for line in build_report([a, b]).splitlines() if line.startswith("| ngm |")
             or line.startswith("| sgd |") or line.startswith("| msgd |")]
     assert [r.split(" | ")[:2] for r in rows] == [["| ngm", "0.03"], ["| sgd", "0.03"], ["| msgd", "0.003"]]
+
+
+def test_study_figure_panels_and_cli(tmp_path, capsys):
+    from analysis.study_figure import study_figure
+
+    fig = study_figure([_ds(), _ds(bench="rotated-mnist")])
+    assert len(fig.axes) == 4  # 2 metrics x 2 benchmarks
+    top_left = fig.axes[0]
+    assert top_left.get_title() == "rotated-mnist"
+    # methods top to bottom in the report's order (tick 0 is the bottom row)
+    assert [t.get_text() for t in top_left.get_yticklabels()] == ["msgd", "sgd", "ngm"]
+    # NGM's seed mean avg-SG (0.02 in every seed) is the dashed reference line
+    dashed = [ln for ln in top_left.lines if ln.get_linestyle() == "--"]
+    assert len(dashed) == 1 and dashed[0].get_xdata()[0] == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="metric 'avg-sg'"):
+        study_figure([_ds()], metrics=("avg-sg",))
+    path = tmp_path / "r.nc"
+    _ds().to_netcdf(path, engine="h5netcdf")
+    assert main(["report", str(path), "--out", str(tmp_path / "rep.md"), "--figure", str(tmp_path / "fig")]) == 0
+    assert (tmp_path / "fig.png").stat().st_size > 10_000 and (tmp_path / "fig.pdf").exists()

@@ -1,0 +1,73 @@
+"""One-figure summary of a multi-method study: per benchmark, every method's metric per seed.
+
+Rows are metrics (default avg-SG and WC-ACC of the task-1 curve), columns benchmarks.
+In each panel the methods run down the y-axis in the report's order; each seed is a small
+dot, the seed mean a larger marker with its 95 % bootstrap CI, and a dashed line marks
+NGM-SGD's mean so every other method reads as "left or right of NGM".
+
+Units: avg-SG is a fraction of accuracy (0-1); the accuracy metrics are in percent.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import xarray as xr
+
+from analysis.gap_gain import bootstrap_ci
+from analysis.report import NAMES, _per_seed, merge_results
+from analysis.style import OKABE_ITO, TWO_COLUMN, apply_style, color_for
+
+__all__ = ["study_figure"]
+
+
+def study_figure(datasets: Sequence[xr.Dataset], metrics: Sequence[str] = ("avg_sg", "wc_acc"),
+                 convention: str = "code", reference: str = "ngm"):
+    """Figure (matplotlib) of ``metrics`` per seed, method and benchmark.
+
+    ``datasets``: results of one or more benchmarks; files of one benchmark merge along
+    ``optimizer`` (as in :func:`analysis.report.merge_results`).
+    """
+    import matplotlib.pyplot as plt
+
+    for m in metrics:
+        if m not in NAMES:
+            raise ValueError(f"metric {m!r}: choose from {', '.join(NAMES)}")
+    groups = merge_results(datasets)
+    if not groups:
+        raise ValueError("no results to plot")
+    apply_style()
+    benches = sorted(groups)
+    n_methods = max(groups[b].sizes["optimizer"] for b in benches)
+    fig, axes = plt.subplots(len(metrics), len(benches), squeeze=False,
+                             figsize=(TWO_COLUMN, len(metrics) * (0.25 * n_methods + 0.7)))
+    rng = np.random.default_rng(0)  # vertical jitter of the seed dots only
+    first = [str(m) for m in groups[benches[0]]["optimizer"].values]
+    for j, bench in enumerate(benches):
+        ds = groups[bench]
+        methods = [str(m) for m in ds["optimizer"].values]
+        labelled = j == 0 or methods != first  # a column with other methods gets its own labels
+        per = {m: _per_seed(ds, m, convention) for m in methods}
+        for i, metric in enumerate(metrics):
+            ax = axes[i, j]
+            scale = 1.0 if metric == "avg_sg" else 100.0
+            for k, m in enumerate(methods):
+                y = len(methods) - 1 - k
+                vals = per[m][metric].values * scale if len(per[m]) else np.array([])
+                if not len(vals):
+                    continue
+                col = color_for(m, k)
+                ax.scatter(vals, y + rng.uniform(-0.15, 0.15, len(vals)), s=6, color=col, alpha=0.5, lw=0)
+                lo, hi = bootstrap_ci(vals)
+                ax.plot([lo, hi], [y, y], color=col, lw=1.2)
+                ax.plot(vals.mean(), y, "o", color=col, ms=4, mec="white", mew=0.5)
+                if m == reference:
+                    ax.axvline(vals.mean(), color=OKABE_ITO["black"], lw=0.6, ls="--", zorder=0)
+            ax.set_yticks(range(len(methods)))
+            ax.set_yticklabels(methods[::-1] if labelled else [])
+            ax.set_ylim(-0.6, len(methods) - 0.4)
+            ax.set_xlabel(NAMES[metric] + (" (%)" if scale == 100.0 else ""))
+            if i == 0:
+                ax.set_title(bench)
+    fig.tight_layout()
+    return fig
