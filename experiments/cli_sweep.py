@@ -21,7 +21,7 @@ def register(subparsers) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a spec entry before it is validated (repeatable; dotted keys, YAML values), "
                    "e.g. --set base.iterations=20 --set seeds=[42,43]")
-    p.add_argument("--device", default=None, help="cpu or cuda for every batch (overrides the spec's base)")
+    p.add_argument("--device", default=None, help="cpu or cuda for every batch (short for --set base.device=DEVICE)")
     p.add_argument("--dry-run", action="store_true", help="list the batches and exit")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_sweep)
@@ -30,11 +30,10 @@ def register(subparsers) -> None:
 def _cmd_sweep(args) -> int:
     from experiments.sweep import _batch_path, expand, load_spec, run_sweep
 
-    spec = load_spec(args.spec, args.overrides)
+    overrides = args.overrides + ([f"base.device={args.device}"] if args.device else [])
+    spec = load_spec(args.spec, overrides)
     if args.out:
         spec.out = args.out
-    if args.device:
-        spec.base["device"] = args.device
     if args.dry_run:
         from pathlib import Path
 

@@ -88,9 +88,11 @@ def _check_grid(where: str, grid) -> Dict[str, list]:
 def apply_overrides(raw: Dict, overrides: Sequence[str], where: str) -> Dict:
     """Set ``KEY=VALUE`` items in a raw spec mapping; ``KEY`` may be dotted
     (``base.iterations=20``) and ``VALUE`` is read as YAML (``seeds=[42,43]``)."""
+    import copy
+
     import yaml
 
-    raw = json.loads(json.dumps(raw))  # deep copy of plain YAML data
+    raw = copy.deepcopy(raw)
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key:
