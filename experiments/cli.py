@@ -56,6 +56,20 @@ def _number(kind):
     return parse
 
 
+def _positive(kind):
+    """Parser of a number of type ``kind`` that must be > 0 (NaN is refused too)."""
+    number = _number(kind)
+
+    def parse(text):
+        value = number(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def _key_value(text):
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")

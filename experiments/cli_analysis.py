@@ -11,6 +11,8 @@ import json
 import logging
 from pathlib import Path
 
+from experiments.cli import _positive
+
 __all__ = ["register", "cmd_figures", "cmd_compare_bio"]
 
 log = logging.getLogger("lcne.analysis")
@@ -22,16 +24,6 @@ def _formats(text):
     if bad or not fmts:
         raise argparse.ArgumentTypeError(f"{text!r}: formats must be a comma list of pdf, png, svg")
     return fmts
-
-
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
-    return v
 
 
 def register(subparsers) -> None:
@@ -48,11 +40,11 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--format", type=_formats, default=["pdf", "png"], help="comma list (default pdf,png)")
     p.add_argument("--optimizer", default="ngm", help="method whose gain is analysed (default ngm)")
-    p.add_argument("--ms-per-iteration", type=_positive_float, default=None,
+    p.add_argument("--ms-per-iteration", type=_positive(float), default=None,
                    help="time mapping for the biology panels (default: fitted and reported)")
     p.add_argument("--convention", choices=("code", "after-first"), default="code",
                    help="avg-min-ACC convention (default code: blocks 1..T-1 as in the authors' code)")
-    p.add_argument("--tolerance", type=_positive_float, default=0.01,
+    p.add_argument("--tolerance", type=_positive(float), default=0.01,
                    help="recovery tolerance, fraction of accuracy (default 0.01 = 1 point)")
     p.set_defaults(func=cmd_figures)
 
@@ -67,7 +59,7 @@ def register(subparsers) -> None:
     q.add_argument("results", nargs="+", help="results files (.nc) or directories holding them")
     q.add_argument("--optimizer", default="ngm", help="method whose trace is compared (default ngm)")
     q.add_argument("--signal", default="gain", help="data variable: gain (default) or an LC state such as lc_v")
-    q.add_argument("--ms-per-iteration", type=_positive_float, default=None,
+    q.add_argument("--ms-per-iteration", type=_positive(float), default=None,
                    help="milliseconds per training iteration (default: fitted to the LC latency and NE decay)")
     q.add_argument("--reference", action="append", default=[], metavar="CSV",
                    help="extra reference/user curve (CSV with a .yaml sidecar); repeatable")

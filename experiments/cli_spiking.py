@@ -17,25 +17,11 @@ import time
 from pathlib import Path
 
 from experiments.cli import _key_value as _cli_key_value
-from experiments.cli import _number
+from experiments.cli import _positive
 
 __all__ = ["register", "cmd_validate_spiking"]
 
 log = logging.getLogger(__name__)
-
-
-def _positive(kind):
-    """Parser of a number of type ``kind`` that must be > 0 (reuses the main CLI's parser)."""
-    number = _number(kind)
-
-    def parse(text):
-        value = number(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse
 
 
 def _key_value(text):

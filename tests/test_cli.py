@@ -96,3 +96,18 @@ def test_cuda_without_a_gpu_is_a_one_line_error(args, capsys):
     assert main(args) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "torch sees no CUDA device" in lines[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["figures", "r.nc", "--out", "o", "--tolerance", "nan"], "'nan' must be > 0"),
+    (["figures", "r.nc", "--out", "o", "--ms-per-iteration", "-2"], "'-2' must be > 0"),
+    (["compare-bio", "r.nc", "--ms-per-iteration", "x"], "'x' is not a valid float"),
+    (["validate-spiking", "--n-cells", "0"], "'0' must be > 0"),
+    (["validate-spiking", "--trial-ms", "nan"], "'nan' must be > 0"),  # NaN passed before
+])
+def test_positive_number_options_share_one_parser(args, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
