@@ -57,22 +57,36 @@ def compare(cfg_kw, n_threads):
     return out
 
 
-def main(path: str) -> int:
+def agreement_report(quick: bool = False, on_part=None) -> dict:
+    """Drift per iteration for the MLP and the ResNet (see the module docstring).
+
+    ``quick``: tiny runs (a smoke test of the script on a CPU-only machine);
+    ``on_part``: called with the report after each network, so a later failure keeps it.
+    """
     n = torch.get_num_threads()
     report = {"torch": torch.__version__, "cpu_threads": n,
               "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"}
     report["mlp_split_mnist"] = compare(dict(benchmark="split-mnist", optimizers=["ngm", "sgd", "msgd", "adam"],
-                                             seeds=[42, 43], iterations=20), n)
-    Path(path).write_text(json.dumps(report, indent=2))
+                                             seeds=[42, 43], iterations=2 if quick else 20), n)
+    if on_part is not None:
+        on_part(report)
     from test_cifar_loaders import write_cifar10
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "cifar-10-batches-py"
-        write_cifar10(root, per_batch=40, test=50)
-        report["resnet_split_cifar10"] = compare(dict(benchmark="split-cifar10", data_dir=str(root),
-                                                      optimizers=["ngm", "adam"], seeds=[1, 2], iterations=4,
-                                                      batch_size=16), n)
-    Path(path).write_text(json.dumps(report, indent=2))
+        write_cifar10(Path(tmp), per_batch=40, test=50)
+        report["resnet_split_cifar10"] = compare(dict(benchmark="split-cifar10", data_dir=tmp,
+                                                      optimizers=["ngm", "adam"], seeds=[1, 2],
+                                                      iterations=1 if quick else 4, batch_size=16), n)
+    if on_part is not None:
+        on_part(report)
+    return report
+
+
+def main(path: str) -> int:
+    def save(report):
+        Path(path).write_text(json.dumps(report, indent=2))
+
+    report = agreement_report(on_part=save)
     print(json.dumps(report, indent=1))
     return 0
 

@@ -1,10 +1,7 @@
 """GPU checks for issue 8, as one script for a lent GPU machine (not a test).
 
-1. CPU/GPU agreement: the same short runs (Split MNIST MLP, all four optimizers; a
-   Split CIFAR-10 ResNet on generated CIFAR-format files) on ``cpu`` and ``cuda``.
-   Batches and initial weights are drawn on the CPU from each run's generator, so the
-   two devices see identical data and start from identical weights: differences are
-   float rounding only (TF32 is switched off for the comparison).
+1. CPU/GPU agreement: the drift per iteration of :mod:`gpu_agreement` (same short runs
+   on ``cpu`` and ``cuda``, against the drift between CPU thread counts).
 2. ``benchmark_training(device="cuda")``: the 20-run Split MNIST grid one run after
    another and batched, GFLOP/s against the GPU's float32 GEMM peak.
 3. Wall time of the full default grids (4 optimizers x 5 seeds, evaluation on every
@@ -19,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,34 +28,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from experiments.bench import benchmark_training  # noqa: E402
 from experiments.config import RunConfig  # noqa: E402
 from experiments.runner import run_experiment  # noqa: E402
+from gpu_agreement import agreement_report  # noqa: E402  (beside this script)
 
 #: the accelerator to check; GPU_CHECK_DEVICE=cpu runs the script's logic on a CPU-only
 #: machine (a smoke test of the script itself, with QUICK=1 for tiny sizes)
 DEV = os.environ.get("GPU_CHECK_DEVICE", "cuda")
 QUICK = os.environ.get("QUICK") == "1"
-
-
-def _diff(a, b):
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    m = np.isfinite(a) & np.isfinite(b)
-    d = np.abs(a[m] - b[m])
-    return {"max_abs": float(d.max()), "mean_abs": float(d.mean()),
-            "nan_pattern_equal": bool(np.array_equal(np.isnan(a), np.isnan(b)))}
-
-
-def agreement(cfg_kw, stream=None):
-    torch.backends.cuda.matmul.allow_tf32 = False  # noqa: the comparison is in full float32
-    torch.backends.cudnn.allow_tf32 = False
-    out = {}
-    res = {}
-    for dev in ("cpu", DEV):
-        t = time.perf_counter()
-        res[dev] = run_experiment(RunConfig(device=dev, **cfg_kw), stream=stream, progress=False)
-        out[f"{dev}_s"] = time.perf_counter() - t
-    for var in ("accuracy", "loss", "gain", "entropy", "train_loss"):
-        out[var] = _diff(res["cpu"][var].values, res[DEV][var].values)
-    torch.backends.cudnn.allow_tf32 = True
-    return out
 
 
 def main(outdir: str) -> int:
@@ -72,23 +46,9 @@ def main(outdir: str) -> int:
         (out / "gpu_check.json").write_text(json.dumps(report, indent=2))
 
     save()
-    print("agreement: split-mnist MLP", flush=True)
-    report["agree_mlp"] = agreement(dict(benchmark="split-mnist", optimizers=["ngm", "sgd", "msgd", "adam"],
-                                         seeds=[42, 43], iterations=2 if QUICK else 20))
+    print("agreement: drift per iteration, CPU vs GPU (benchmarks/gpu_agreement.py)", flush=True)
+    report["agreement"] = agreement_report(quick=QUICK, on_part=lambda _: save())
     save()
-    print(json.dumps(report["agree_mlp"]), flush=True)
-
-    print("agreement: split-cifar10 ResNet on generated files", flush=True)
-    from test_cifar_loaders import write_cifar10
-
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "cifar-10-batches-py"
-        write_cifar10(root, per_batch=40, test=50)
-        report["agree_resnet"] = agreement(dict(benchmark="split-cifar10", data_dir=str(root),
-                                                optimizers=["ngm", "adam"], seeds=[1, 2], iterations=3,
-                                                batch_size=16))
-    save()
-    print(json.dumps(report["agree_resnet"]), flush=True)
 
     print("bench on cuda", flush=True)
     report["bench_cuda"] = benchmark_training(device=DEV, iterations=1 if QUICK else 40)
