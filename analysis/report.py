@@ -30,7 +30,7 @@ from analysis.gap_gain import bootstrap_ci
 from analysis.metrics import propagated_metrics, stability_metrics
 from analysis.paper_values import CITATION, V1_TABLE, V2_AVG_SG
 
-__all__ = ["CLAIMS", "paired_test", "benchmark_tables", "claim_verdicts", "build_report", "merge_results"]
+__all__ = ["CLAIMS", "metric_scale", "paired_test", "benchmark_tables", "claim_verdicts", "build_report", "merge_results"]
 
 KEYS = ("avg_acc", "avg_min_acc", "wc_acc", "avg_sg")
 NAMES = {"avg_acc": "avg-ACC", "avg_min_acc": "avg-min-ACC", "wc_acc": "WC-ACC", "avg_sg": "avg-SG"}
@@ -51,6 +51,12 @@ CLAIMS = [
     ("resetting momentum at switches reduces MSGD's avg-SG", "avg_sg", "msgd-reset", "msgd", -1, "v2 App. G / v3 App. D"),
     ("resetting Adam's state at switches reduces its avg-SG", "avg_sg", "adam-reset", "adam", -1, "v2 App. G / v3 App. D"),
 ]
+
+
+def metric_scale(key: str) -> float:
+    """Factor from a metric's stored value to the reported one: avg-SG stays a fraction,
+    the accuracy metrics are reported in percent."""
+    return 1.0 if key == "avg_sg" else 100.0
 
 
 #: table order: the paper's method, its baselines, then the ablations
@@ -131,7 +137,7 @@ def benchmark_tables(ds: xr.Dataset, convention: str = "code") -> pd.DataFrame:
         lr = float(ds["lr"].sel(optimizer=method)) if "lr" in ds.coords else np.nan
         row = {"method": method, "lr": lr, "n_seeds": len(per)}
         for i, k in enumerate(KEYS):
-            f = 1.0 if k == "avg_sg" else 100.0
+            f = metric_scale(k)
             row[k] = vals[k] * f
             row[k + "_err"] = errs[k] * f
             row[k + "_seed_mean"] = per[k].mean() * f
@@ -163,7 +169,7 @@ def claim_verdicts(ds: xr.Dataset, convention: str = "code", alpha: float = 0.05
             verdict = "not reproduced"
         else:
             verdict = "inconclusive"
-        f = 1.0 if metric == "avg_sg" else 100.0
+        f = metric_scale(metric)
         rows.append({"claim": text, "metric": metric, "a": a, "b": b, "source": source, "verdict": verdict,
                      "mean_diff": t["mean"] * f, "ci_low": t["low"] * f, "ci_high": t["high"] * f,
                      "p": p_claim, "p_against": p_against, "n_seeds": t["n"]})

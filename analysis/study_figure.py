@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from analysis.gap_gain import bootstrap_ci
-from analysis.report import NAMES, _per_seed, merge_results
+from analysis.report import NAMES, _per_seed, merge_results, metric_scale
 from analysis.style import OKABE_ITO, TWO_COLUMN, apply_style, color_for
 
 __all__ = ["study_figure"]
@@ -50,12 +50,12 @@ def study_figure(datasets: Sequence[xr.Dataset], metrics: Sequence[str] = ("avg_
         per = {m: _per_seed(ds, m, convention) for m in methods}
         for i, metric in enumerate(metrics):
             ax = axes[i, j]
-            scale = 1.0 if metric == "avg_sg" else 100.0
+            scale = metric_scale(metric)
             for k, m in enumerate(methods):
-                y = len(methods) - 1 - k
-                vals = per[m][metric].values * scale if len(per[m]) else np.array([])
-                if not len(vals):
+                if not len(per[m]):  # no finished seed
                     continue
+                y = len(methods) - 1 - k
+                vals = per[m][metric].values * scale
                 col = color_for(m, k)
                 ax.scatter(vals, y + rng.uniform(-0.15, 0.15, len(vals)), s=6, color=col, alpha=0.5, lw=0)
                 lo, hi = bootstrap_ci(vals)
