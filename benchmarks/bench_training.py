@@ -1,6 +1,6 @@
 """Training throughput: single vs batched runs, GFLOP/s against the matmul peak.
 
-Usage: python benchmarks/bench_training.py [--iterations 40] [--json]
+Usage: python benchmarks/bench_training.py [lcne bench options, e.g. --iterations 40 --json]
 """
 from experiments.bench import main
 

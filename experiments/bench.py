@@ -12,7 +12,6 @@ forward pass over the test samples of every seen task.
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Dict, Sequence
 
@@ -25,15 +24,19 @@ from experiments.streams import build_stream
 __all__ = ["matmul_peak_gflops", "benchmark_training", "format_report"]
 
 
+def _is_cuda(device) -> bool:
+    return str(device).startswith("cuda")
+
+
 def _sync(device: str) -> None:
-    if str(device).startswith("cuda"):
+    if _is_cuda(device):
         torch.cuda.synchronize(device)
 
 
 def matmul_peak_gflops(n: int = None, repeats: int = 5, device: str = "cpu") -> float:
     """Best observed float32 GEMM rate (GFLOP/s) for n x n matrices (n: 2048 on CPU,
     8192 on a GPU), with torch's default TF32 setting."""
-    n = n or (8192 if str(device).startswith("cuda") else 2048)
+    n = n or (8192 if _is_cuda(device) else 2048)
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     a @ b  # warm-up
     _sync(device)
@@ -85,7 +88,7 @@ def benchmark_training(
     flops = _flops_per_iteration(stream, (784, 400, 400, 10), 128, iterations) * n_iter * len(runs)
     return {
         "benchmark": benchmark,
-        "device": torch.cuda.get_device_name(device) if str(device).startswith("cuda") else "cpu",
+        "device": torch.cuda.get_device_name(device) if _is_cuda(device) else "cpu",
         "runs": len(runs),
         "iterations_per_run": n_iter,
         "threads": torch.get_num_threads(),
@@ -121,17 +124,12 @@ def format_report(r: Dict[str, float]) -> str:
 
 
 def main(argv=None) -> int:
-    import argparse
+    """``python -m experiments.bench [options]``: the same as ``lcne bench [options]``."""
+    import sys
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--benchmark", default="split-mnist")
-    p.add_argument("--iterations", type=int, default=40, help="iterations per context")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--json", action="store_true")
-    a = p.parse_args(argv)
-    r = benchmark_training(a.benchmark, iterations=a.iterations, device=a.device)
-    print(json.dumps(r) if a.json else format_report(r))
-    return 0
+    from experiments.cli import main as cli_main
+
+    return cli_main(["bench", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
