@@ -50,25 +50,41 @@ class RunRecord:
     lr_scale: np.ndarray  # (n_runs, iterations) factor on the learning rate (entropy-lr), else 1
 
 
+def _test_inputs(stream: JointTrainingStream, end: int, device, cache: Optional[dict]):
+    """Test inputs (eval transform applied), labels and 0-based task ids of the first
+    ``end`` test samples, on ``device``. With a ``cache`` dict they are prepared once and
+    reused until ``end`` or the device changes (the test set is fixed, the transform
+    deterministic), instead of being transformed and copied again at every iteration."""
+    key = (end, str(device))
+    if cache is not None and cache.get("key") == key:
+        return cache["value"]
+    x = stream.test_x[:end]
+    if stream.eval_transform is not None:
+        x = stream.eval_transform(x)
+    value = (x.to(device), stream.test_y[:end].to(device), (stream.test_task[:end] - 1).to(device))
+    if cache is not None:
+        cache["key"], cache["value"] = key, value
+    return value
+
+
 @torch.no_grad()
-def evaluate(model, stream: JointTrainingStream, context: int, gain, device="cpu", chunk: int = 2000):
+def evaluate(model, stream: JointTrainingStream, context: int, gain, device="cpu", chunk: int = 2000,
+             cache: Optional[dict] = None):
     """Accuracy and mean loss per task on the test sets of tasks 1..context.
 
     The model is put in eval mode (BatchNorm running statistics) for the evaluation and
     back in training mode afterwards; the test set is processed in chunks of ``chunk``
-    samples shared by all runs. Returns two float64 tensors (n_runs, context).
+    samples shared by all runs. ``cache``: a dict kept by the caller across iterations
+    (see :func:`_test_inputs`). Returns two float64 tensors (n_runs, context).
     """
     end = stream.test_end(context)
-    task_all = (stream.test_task[:end] - 1).to(device)
+    x_all, y_all, task_all = _test_inputs(stream, end, device, cache)
     was_training = model.training
     model.eval()
     correct_sum = nll_sum = None
     for start in range(0, end, chunk):
         stop = min(start + chunk, end)
-        x = stream.test_x[start:stop]
-        if stream.eval_transform is not None:
-            x = stream.eval_transform(x)
-        x, y, task = x.to(device), stream.test_y[start:stop].to(device), task_all[start:stop]
+        x, y, task = x_all[start:stop], y_all[start:stop], task_all[start:stop]
         logits = model(x, gain)  # (R, M, C)
         n_runs = logits.shape[0]
         correct = (logits.argmax(-1) == y).to(torch.float64)
@@ -144,6 +160,7 @@ def train_joint(
     lr_runs = None if lr_from_gain is None else torch.as_tensor(lr_from_gain, dtype=torch.bool)
     ones = torch.ones(n_runs)
 
+    eval_cache: dict = {}  # test inputs prepared once per evaluated range, not per iteration
     t = 0
     for context in range(1, K + 1):
         pool = stream.train_pool(context).to(device)
@@ -182,7 +199,7 @@ def train_joint(
             logits, per_sample = logits.detach(), per_sample.detach()
             drive = signal(logits, per_sample)
             k_eval = context if eval_tasks == "seen" else 1
-            a, l = evaluate(model, stream, k_eval, gain, device, eval_chunk)
+            a, l = evaluate(model, stream, k_eval, gain, device, eval_chunk, eval_cache)
             acc[:, t, :k_eval] = a.cpu().numpy()
             loss[:, t, :k_eval] = l.cpu().numpy()
             rec["gain"][:, t] = gain.cpu().numpy()
