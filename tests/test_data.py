@@ -3,7 +3,7 @@ import gzip
 import numpy as np
 import pytest
 
-from experiments.data.mnist import load_embedded_mnist, load_mnist_idx
+from experiments.data.mnist import ImageSet, load_embedded_mnist, load_mnist_idx, save_mnist_idx
 from experiments.errors import DataError
 
 
@@ -44,6 +44,39 @@ def test_idx_loader_reads_standard_files(tmp_path, compress):
     tr, te = load_mnist_idx(tmp_path)
     assert tr.images.shape == (12, 28, 28) and te.images.shape == (5, 28, 28)
     assert tr.labels.tolist() == [i % 10 for i in range(12)]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_save_mnist_idx_writes_the_standard_bytes_and_round_trips(tmp_path, compress):
+    # the writer's bytes equal the hand-built files above, byte for byte
+    (tmp_path / "hand").mkdir()
+    _write_mnist(tmp_path / "hand")
+    hand_tr, hand_te = load_mnist_idx(tmp_path / "hand")
+    save_mnist_idx(hand_tr, hand_te, tmp_path / "ours", compress=compress)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"):
+        ours = tmp_path / "ours" / (name + (".gz" if compress else ""))
+        raw = gzip.decompress(ours.read_bytes()) if compress else ours.read_bytes()
+        assert raw == (tmp_path / "hand" / name).read_bytes()
+    # the embedded subset survives a round trip exactly
+    tr, te = load_embedded_mnist()
+    save_mnist_idx(tr, te, tmp_path / "embedded", compress=compress)
+    tr2, te2 = load_mnist_idx(tmp_path / "embedded")
+    assert np.array_equal(tr.images, tr2.images) and np.array_equal(te.labels, te2.labels)
+    assert sorted(p.name for p in (tmp_path / "embedded").iterdir()) == sorted(
+        n + (".gz" if compress else "") for n in (
+            "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
+        )
+    )  # no temporary file left behind
+
+
+def test_save_mnist_idx_rejects_wrong_shapes_and_dtypes(tmp_path):
+    good = ImageSet(np.zeros((3, 28, 28), np.uint8), np.arange(3), "t")
+    with pytest.raises(DataError, match="train images have shape"):
+        save_mnist_idx(ImageSet(np.zeros((3, 32, 32), np.uint8), np.arange(3), "t"), good, tmp_path)
+    with pytest.raises(DataError, match="test images are float32"):
+        save_mnist_idx(good, ImageSet(np.zeros((3, 28, 28), np.float32), np.arange(3), "t"), tmp_path)
+    with pytest.raises(DataError, match="train: 3 images but 2 labels"):
+        save_mnist_idx(ImageSet(good.images, np.arange(2), "t"), good, tmp_path)
 
 
 def test_idx_errors_name_the_file(tmp_path):

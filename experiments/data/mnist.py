@@ -16,7 +16,7 @@ import numpy as np
 
 from experiments.errors import DataError
 
-__all__ = ["ImageSet", "load_embedded_mnist", "load_mnist_idx", "load_mnist"]
+__all__ = ["ImageSet", "load_embedded_mnist", "load_mnist_idx", "load_mnist", "save_mnist_idx"]
 log = logging.getLogger(__name__)
 
 #: seed of the fixed, stratified split of the embedded subset (see PROVENANCE.md)
@@ -120,6 +120,38 @@ def load_mnist_idx(data_dir) -> Tuple[ImageSet, ImageSet]:
         out.append(ImageSet(images.copy(), labels, f"MNIST IDX files in {data_dir}"))
     log.info("loaded MNIST from %s: %d train, %d test", data_dir, len(out[0]), len(out[1]))
     return out[0], out[1]
+
+
+def _idx_bytes(arr: np.ndarray, magic: int) -> bytes:
+    header = magic.to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    return header + np.ascontiguousarray(arr, dtype=np.uint8).tobytes()
+
+
+def save_mnist_idx(train: ImageSet, test: ImageSet, data_dir, compress: bool = False) -> Path:
+    """Write ``train`` and ``test`` as the four standard MNIST IDX files in ``data_dir``.
+
+    The inverse of :func:`load_mnist_idx`: other tools (torchvision's ``MNIST`` reads them
+    from ``ROOT/MNIST/raw``) can then train on exactly the images lcne uses, for example
+    the embedded subset. Each file is written atomically; ``compress`` adds ``.gz``.
+    Returns ``data_dir``.
+    """
+    from experiments.results import atomic_path  # keeps this module free of xarray
+
+    data_dir = Path(data_dir).expanduser()
+    for split, images, labels in (("train", train.images, train.labels), ("test", test.images, test.labels)):
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise DataError(f"{split} images have shape {images.shape}, expected (N, 28, 28)")
+        if images.dtype != np.uint8:
+            raise DataError(f"{split} images are {images.dtype}; IDX files hold uint8 pixels 0-255")
+        if len(images) != len(labels):
+            raise DataError(f"{split}: {len(images)} images but {len(labels)} labels")
+        for key, arr, magic in (("images", images, 2051), ("labels", labels, 2049)):
+            name = IDX_FILES[f"{split}_{key}"] + (".gz" if compress else "")
+            raw = _idx_bytes(arr, magic)
+            with atomic_path(data_dir / name) as tmp:
+                with (gzip.open if compress else open)(tmp, "wb") as fh:
+                    fh.write(raw)
+    return data_dir
 
 
 def load_mnist(data_dir: Optional[str] = None) -> Tuple[ImageSet, ImageSet]:
