@@ -246,12 +246,36 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _add_export_mnist(sub):
+    p = sub.add_parser(
+        "export-mnist",
+        help="write the MNIST images lcne trains on as the four standard IDX files",
+        description="Write the embedded MNIST subset (or the IDX files in --data-dir) as the four "
+        "standard MNIST IDX files in OUT, so that other tools train on exactly the same images. "
+        "torchvision's MNIST(root=ROOT) reads them from ROOT/MNIST/raw without downloading.",
+    )
+    p.add_argument("out", help="output folder, e.g. data/MNIST/raw")
+    p.add_argument("--data-dir", default=None, help="MNIST IDX files to copy (default: the embedded subset)")
+    p.add_argument("--gzip", action="store_true", help="write .gz files")
+    p.set_defaults(func=cmd_export_mnist)
+
+
+def cmd_export_mnist(args) -> int:
+    from experiments.data import load_mnist, save_mnist_idx
+
+    train, test = load_mnist(args.data_dir)
+    out = save_mnist_idx(train, test, args.out, compress=args.gzip)
+    print(f"{len(train)} training and {len(test)} test images ({train.source}) written to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lcne", description="Noradrenergic gain modulation in learning networks.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_run(sub)
     _add_bench(sub)
+    _add_export_mnist(sub)
     for name in _PLUGINS:
         try:
             module = importlib.import_module(name)

@@ -111,3 +111,19 @@ def test_positive_number_options_share_one_parser(args, message, capsys):
     assert exc.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
+
+
+def test_export_mnist_writes_the_embedded_images_for_other_tools(tmp_path, capsys):
+    from experiments.data import load_embedded_mnist, load_mnist_idx
+
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    assert main(["export-mnist", str(raw)]) == 0
+    assert "4000 training and 1000 test images" in capsys.readouterr().out
+    tr, te = load_mnist_idx(raw)
+    etr, ete = load_embedded_mnist()
+    assert np.array_equal(tr.images, etr.images) and np.array_equal(te.labels, ete.labels)
+    # and back: exporting those files again (gzipped) gives the same images
+    assert main(["export-mnist", str(tmp_path / "gz"), "--data-dir", str(raw), "--gzip"]) == 0
+    assert np.array_equal(load_mnist_idx(tmp_path / "gz")[0].images, etr.images)
+    assert main(["export-mnist", str(tmp_path / "x"), "--data-dir", str(tmp_path / "missing")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
