@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -47,7 +48,7 @@ SEEDS = 5
 ITERATIONS = 5 * 200  # five cumulative contexts of 200 iterations
 
 
-def _fail(message: str) -> "NoReturn":  # noqa: F821
+def _fail(message: str) -> NoReturn:
     print(f"vs_authors: error: {message}", file=sys.stderr)
     raise SystemExit(2)
 

@@ -3,7 +3,7 @@ import gzip
 import numpy as np
 import pytest
 
-from experiments.data.mnist import ImageSet, load_embedded_mnist, load_mnist_idx, save_mnist_idx
+from experiments.data.mnist import IDX_FILES, ImageSet, load_embedded_mnist, load_mnist_idx, save_mnist_idx
 from experiments.errors import DataError
 
 
@@ -63,9 +63,7 @@ def test_save_mnist_idx_writes_the_standard_bytes_and_round_trips(tmp_path, comp
     tr2, te2 = load_mnist_idx(tmp_path / "embedded")
     assert np.array_equal(tr.images, tr2.images) and np.array_equal(te.labels, te2.labels)
     assert sorted(p.name for p in (tmp_path / "embedded").iterdir()) == sorted(
-        n + (".gz" if compress else "") for n in (
-            "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
-        )
+        n + (".gz" if compress else "") for n in IDX_FILES.values()
     )  # no temporary file left behind
 
 
@@ -77,6 +75,10 @@ def test_save_mnist_idx_rejects_wrong_shapes_and_dtypes(tmp_path):
         save_mnist_idx(good, ImageSet(np.zeros((3, 28, 28), np.float32), np.arange(3), "t"), tmp_path)
     with pytest.raises(DataError, match="train: 3 images but 2 labels"):
         save_mnist_idx(ImageSet(good.images, np.arange(2), "t"), good, tmp_path)
+    with pytest.raises(DataError, match="test labels span 0..300, outside 0-9"):
+        save_mnist_idx(good, ImageSet(good.images, np.array([0, 1, 300]), "t"), tmp_path)
+    # a bad test split is found before any training file is written
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_idx_errors_name_the_file(tmp_path):

@@ -29,6 +29,8 @@ IDX_FILES = {
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
+#: magic numbers of the IDX headers: unsigned bytes, 3 dimensions (images) or 1 (labels)
+IDX_MAGIC = {"images": 2051, "labels": 2049}
 
 
 @dataclass
@@ -109,8 +111,8 @@ def load_mnist_idx(data_dir) -> Tuple[ImageSet, ImageSet]:
     for split in ("train", "test"):
         img_path = _find(data_dir, IDX_FILES[f"{split}_images"])
         lab_path = _find(data_dir, IDX_FILES[f"{split}_labels"])
-        images = _read_idx(img_path, 2051, 3)
-        labels = _read_idx(lab_path, 2049, 1).astype(np.int64)
+        images = _read_idx(img_path, IDX_MAGIC["images"], 3)
+        labels = _read_idx(lab_path, IDX_MAGIC["labels"], 1).astype(np.int64)
         if images.shape[1:] != (28, 28):
             raise DataError(f"{img_path}: images are {images.shape[1:]}, expected 28x28")
         if len(images) != len(labels):
@@ -138,16 +140,20 @@ def save_mnist_idx(train: ImageSet, test: ImageSet, data_dir, compress: bool = F
     from experiments.results import atomic_path  # keeps this module free of xarray
 
     data_dir = Path(data_dir).expanduser()
-    for split, images, labels in (("train", train.images, train.labels), ("test", test.images, test.labels)):
-        if images.ndim != 3 or images.shape[1:] != (28, 28):
-            raise DataError(f"{split} images have shape {images.shape}, expected (N, 28, 28)")
-        if images.dtype != np.uint8:
-            raise DataError(f"{split} images are {images.dtype}; IDX files hold uint8 pixels 0-255")
-        if len(images) != len(labels):
-            raise DataError(f"{split}: {len(images)} images but {len(labels)} labels")
-        for key, arr, magic in (("images", images, 2051), ("labels", labels, 2049)):
+    splits = {"train": train, "test": test}
+    for split, ds in splits.items():  # check both splits before writing any file
+        if ds.images.ndim != 3 or ds.images.shape[1:] != (28, 28):
+            raise DataError(f"{split} images have shape {ds.images.shape}, expected (N, 28, 28)")
+        if ds.images.dtype != np.uint8:
+            raise DataError(f"{split} images are {ds.images.dtype}; IDX files hold uint8 pixels 0-255")
+        if len(ds.images) != len(ds.labels):
+            raise DataError(f"{split}: {len(ds.images)} images but {len(ds.labels)} labels")
+        if ds.labels.size and (ds.labels.min() < 0 or ds.labels.max() > 9):
+            raise DataError(f"{split} labels span {ds.labels.min()}..{ds.labels.max()}, outside 0-9")
+    for split, ds in splits.items():
+        for key, arr in (("images", ds.images), ("labels", ds.labels)):
             name = IDX_FILES[f"{split}_{key}"] + (".gz" if compress else "")
-            raw = _idx_bytes(arr, magic)
+            raw = _idx_bytes(arr, IDX_MAGIC[key])
             with atomic_path(data_dir / name) as tmp:
                 with (gzip.open if compress else open)(tmp, "wb") as fh:
                     fh.write(raw)
