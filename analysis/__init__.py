@@ -2,9 +2,9 @@
 
 Reads results (xarray Datasets written by ``lcne run`` / ``lcne sweep``); never trains.
 """
-from analysis import biology
-from analysis.figure_set import make_figure_set
-from analysis.gap_gain import (
+from lcne.analysis import biology
+from lcne.analysis.figure_set import make_figure_set
+from lcne.analysis.gap_gain import (
     bootstrap_ci,
     gain_features,
     gain_gap_xcorr,
@@ -17,9 +17,9 @@ from analysis.gap_gain import (
     task_complexity,
     xcorr_summary,
 )
-from analysis.metrics import metrics_table, propagated_metrics, stability_metrics
-from analysis.results_io import load_results, open_results, run_info
-from analysis.synthetic import synthetic_results
+from lcne.analysis.metrics import metrics_table, propagated_metrics, stability_metrics
+from lcne.analysis.results_io import load_results, open_results, run_info
+from lcne.analysis.synthetic import synthetic_results
 
 __all__ = [
     "biology",

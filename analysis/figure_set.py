@@ -2,7 +2,7 @@
 
 Each figure is one function that takes loaded results and returns a matplotlib Figure;
 :func:`make_figure_set` writes them all as vector PDF and 300-dpi PNG. Sizes follow the
-one- and two-column widths of :mod:`analysis.style`, colours are the Okabe-Ito set, and
+one- and two-column widths of :mod:`lcne.analysis.style`, colours are the Okabe-Ito set, and
 every axis states its unit.
 
 =========================  ===================================================================
@@ -25,8 +25,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import xarray as xr
 
-from analysis.results_io import load_results, run_info, task1_accuracy
-from analysis.style import (
+from lcne.analysis.results_io import load_results, run_info, task1_accuracy
+from lcne.analysis.style import (
     ONE_COLUMN,
     TWO_COLUMN,
     apply_style,
@@ -158,7 +158,7 @@ def _benchmarks_and_methods(datasets):
 
 def fig_metrics(datasets: Sequence[xr.Dataset], *, convention: str = "code"):
     """Summary metrics per optimizer and benchmark; error bars: the paper's propagated sd."""
-    from analysis.metrics import metrics_table
+    from lcne.analysis.metrics import metrics_table
 
     plt = _plt()
     prim, methods = _benchmarks_and_methods(datasets)
@@ -199,7 +199,7 @@ def _figure_legend(fig, axes, ncol=None):
 
 def fig_transition_sg(datasets: Sequence[xr.Dataset]):
     """SG_k per transition k (seed-averaged curve, propagated error), one panel per benchmark."""
-    from analysis.metrics import propagated_metrics
+    from lcne.analysis.metrics import propagated_metrics
 
     plt = _plt()
     prim, methods = _benchmarks_and_methods(datasets)
@@ -229,7 +229,7 @@ def fig_transition_sg(datasets: Sequence[xr.Dataset]):
 
 def fig_task_complexity(datasets: Sequence[xr.Dataset], *, optimizer: str = "ngm"):
     """Mean gain per context (seed mean ± sd) with the paper's linear fit."""
-    from analysis.gap_gain import task_complexity
+    from lcne.analysis.gap_gain import task_complexity
 
     plt = _plt()
     prim = {b: ds for b, ds in primary_by_benchmark(datasets).items()
@@ -263,7 +263,7 @@ def fig_gain_gap(datasets: Sequence[xr.Dataset], *, optimizer: str = "ngm", x: s
     (``colour_by="switch"``). Line and band: least-squares fit with the 95 % bootstrap band
     (runs resampled).
     """
-    from analysis.gap_gain import switch_table
+    from lcne.analysis.gap_gain import switch_table
 
     plt = _plt()
     tab = switch_table(list(datasets), optimizers=[optimizer]) if table is None else table
@@ -318,7 +318,7 @@ def fig_gain_gap(datasets: Sequence[xr.Dataset], *, optimizer: str = "ngm", x: s
 
 
 def fig_biology(comparison):
-    """Model against biology from a :class:`~analysis.biology.compare.BioComparison`."""
+    """Model against biology from a :class:`~lcne.analysis.biology.compare.BioComparison`."""
     plt = _plt()
     cmp = comparison
     fig = plt.figure(figsize=(TWO_COLUMN, 5.0))
@@ -405,7 +405,7 @@ def make_figure_set(results, out_dir, *, formats: Sequence[str] = ("pdf", "png")
         Method whose gain is analysed in the gain figures.
     ms_per_iteration : float, optional
         Time mapping for the biology figure (default: fitted, see
-        :func:`analysis.biology.compare.compare_to_biology`).
+        :func:`lcne.analysis.biology.compare.compare_to_biology`).
     convention : {"code", "after-first"}
         avg-min-ACC convention of the metrics figure.
 
@@ -414,7 +414,7 @@ def make_figure_set(results, out_dir, *, formats: Sequence[str] = ("pdf", "png")
     list of Path
         The files written.
     """
-    from analysis.biology.compare import compare_to_biology
+    from lcne.analysis.biology.compare import compare_to_biology
 
     datasets = load_results(results if isinstance(results, (list, tuple)) else [results])
     out = Path(out_dir)

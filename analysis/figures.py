@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
-from analysis.style import TWO_COLUMN, apply_style, color_for
+from lcne.analysis.style import TWO_COLUMN, apply_style, color_for
 
 __all__ = ["plot_task1_with_gain", "save_figure"]
 

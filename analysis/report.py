@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from analysis.gap_gain import bootstrap_ci
-from analysis.metrics import propagated_metrics, stability_metrics
-from analysis.paper_values import CITATION, V1_TABLE, V2_AVG_SG
+from lcne.analysis.gap_gain import bootstrap_ci
+from lcne.analysis.metrics import propagated_metrics, stability_metrics
+from lcne.analysis.paper_values import CITATION, V1_TABLE, V2_AVG_SG
 
 __all__ = ["CLAIMS", "metric_scale", "paired_test", "benchmark_tables", "claim_verdicts", "build_report", "merge_results"]
 

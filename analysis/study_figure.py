@@ -14,9 +14,9 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
-from analysis.gap_gain import bootstrap_ci
-from analysis.report import NAMES, _per_seed, merge_results, metric_scale
-from analysis.style import OKABE_ITO, TWO_COLUMN, apply_style, color_for
+from lcne.analysis.gap_gain import bootstrap_ci
+from lcne.analysis.report import NAMES, _per_seed, merge_results, metric_scale
+from lcne.analysis.style import OKABE_ITO, TWO_COLUMN, apply_style, color_for
 
 __all__ = ["study_figure"]
 
@@ -26,7 +26,7 @@ def study_figure(datasets: Sequence[xr.Dataset], metrics: Sequence[str] = ("avg_
     """Figure (matplotlib) of ``metrics`` per seed, method and benchmark.
 
     ``datasets``: results of one or more benchmarks; files of one benchmark merge along
-    ``optimizer`` (as in :func:`analysis.report.merge_results`).
+    ``optimizer`` (as in :func:`lcne.analysis.report.merge_results`).
     """
     import matplotlib.pyplot as plt
 

@@ -1,7 +1,7 @@
 """Synthetic results in the ``lcne run`` schema, with known gap and gain shapes.
 
 For tests, documentation examples and trying the analysis without training. The curves
-are piecewise simple so that every measure of :mod:`analysis.gap_gain` has a closed-form
+are piecewise simple so that every measure of :mod:`lcne.analysis.gap_gain` has a closed-form
 answer:
 
 * accuracy: flat at ``F`` before a switch, falls linearly by ``depth`` to its minimum at

@@ -1,7 +1,7 @@
 """Features of one transient excursion of a sampled signal.
 
-Shared by the gain/gap measurements (:mod:`analysis.gap_gain`) and the biological
-comparison (:mod:`analysis.biology`). Every function takes samples on a uniform grid
+Shared by the gain/gap measurements (:mod:`lcne.analysis.gap_gain`) and the biological
+comparison (:mod:`lcne.analysis.biology`). Every function takes samples on a uniform grid
 with spacing ``dt`` and returns times in the unit of ``dt`` (training iterations for
 model traces, milliseconds for reference curves): nothing here converts time units.
 

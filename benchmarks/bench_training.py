@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_training.py [lcne bench options, e.g. --iterations 40 --json]
 """
-from experiments.bench import main
+from lcne.experiments.bench import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -28,8 +28,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from experiments.config import RunConfig  # noqa: E402
-from experiments.runner import run_experiment  # noqa: E402
+from lcne.experiments.config import RunConfig  # noqa: E402
+from lcne.experiments.runner import run_experiment  # noqa: E402
 
 CHECKPOINTS = (0, 1, 2, 5, 10, 20, 50, 99)
 

@@ -25,9 +25,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from experiments.bench import benchmark_training  # noqa: E402
-from experiments.config import RunConfig  # noqa: E402
-from experiments.runner import run_experiment  # noqa: E402
+from lcne.experiments.bench import benchmark_training  # noqa: E402
+from lcne.experiments.config import RunConfig  # noqa: E402
+from lcne.experiments.runner import run_experiment  # noqa: E402
 from gpu_agreement import agreement_report  # noqa: E402  (beside this script)
 
 #: the accelerator to check; GPU_CHECK_DEVICE=cpu runs the script's logic on a CPU-only
@@ -55,8 +55,8 @@ def main(outdir: str) -> int:
     save()
     print(json.dumps(report["bench_cuda"]), flush=True)
 
-    from analysis.metrics import metrics_table
-    from experiments.results import write_netcdf
+    from lcne.analysis.metrics import metrics_table
+    from lcne.experiments.results import write_netcdf
 
     for bench in ("split-mnist", "permuted-mnist", "rotated-mnist"):
         print(f"full default grid on cuda: {bench}", flush=True)

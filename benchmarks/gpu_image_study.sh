@@ -15,7 +15,7 @@ python3 benchmarks/fake_image_data.py "$DATA" $SIZES || exit 1
 echo "data written in $(python3 -c "print(round($(date +%s.%N)-$t0,1))") s"
 for b in split-cifar10 domain-cifar100 split-miniimagenet; do
     t=$(date +%s.%N)
-    timeout "$BUDGET" python3 -c "import sys; from experiments.cli import main; sys.exit(main(sys.argv[1:]))" \
+    timeout "$BUDGET" python3 -c "import sys; from lcne.experiments.cli import main; sys.exit(main(sys.argv[1:]))" \
         sweep experiments/studies/fair_image.yaml --device $DEVICE --no-dask --out "/tmp/fi/$b" \
         --set base.data_dir=$DATA --set base.iterations=$ITER --set "seeds=[42,43]" --set "benchmarks=[$b]" \
         > "$OUT/$b.log" 2>&1

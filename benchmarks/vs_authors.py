@@ -40,7 +40,7 @@ from typing import NoReturn
 
 import numpy as np
 
-from experiments.data.mnist import ImageSet, load_mnist, save_mnist_idx
+from lcne.experiments.datasets.mnist import ImageSet, load_mnist, save_mnist_idx
 
 #: the authors' protocol: optimizers of their Split MNIST script, in lcne's names
 AUTHORS_OPTIMIZERS = "ngm,msgd,adam"
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     authors_s = _timed([args.authors_python, str(script)], work, work / "authors.log")
     rows.append(dict(program="authors' ex1.py", protocol="3 optimizers x 5 seeds, task 1 evaluated",
                      runs=3 * SEEDS, seconds=authors_s))
-    lcne = [sys.executable, "-m", "experiments.cli", "run", "split-mnist", "--data-dir", str(raw),
+    lcne = [sys.executable, "-m", "lcne.experiments.cli", "run", "split-mnist", "--data-dir", str(raw),
             "--no-figure", "--quiet", "--device", args.device]
     same = _timed(lcne + ["--optimizers", AUTHORS_OPTIMIZERS, "--eval-tasks", "first",
                           "--out", str(work / "lcne-authors-protocol")], work, work / "lcne-authors-protocol.log")

@@ -17,9 +17,9 @@ from typing import Dict, Sequence
 
 import torch
 
-from experiments.config import RunConfig
-from experiments.runner import run_experiment
-from experiments.streams import build_stream
+from lcne.experiments.config import RunConfig
+from lcne.experiments.runner import run_experiment
+from lcne.experiments.streams import build_stream
 
 __all__ = ["matmul_peak_gflops", "benchmark_training", "format_report"]
 
@@ -124,10 +124,10 @@ def format_report(r: Dict[str, float]) -> str:
 
 
 def main(argv=None) -> int:
-    """``python -m experiments.bench [options]``: the same as ``lcne bench [options]``."""
+    """``python -m lcne.experiments.bench [options]``: the same as ``lcne bench [options]``."""
     import sys
 
-    from experiments.cli import main as cli_main
+    from lcne.experiments.cli import main as cli_main
 
     return cli_main(["bench", *(sys.argv[1:] if argv is None else argv)])
 

@@ -20,10 +20,10 @@ log = logging.getLogger("lcne")
 
 #: modules that add subcommands with ``register(subparsers)``, if present
 _PLUGINS = (
-    "experiments.cli_analysis",
-    "experiments.cli_spiking",
-    "experiments.cli_sweep",
-    "experiments.cli_report",
+    "lcne.experiments.cli_analysis",
+    "lcne.experiments.cli_spiking",
+    "lcne.experiments.cli_sweep",
+    "lcne.experiments.cli_report",
 )
 
 
@@ -82,7 +82,7 @@ def _key_value(text):
 
 
 def _add_run(sub):
-    from experiments.streams import BENCHMARKS
+    from lcne.experiments.streams import BENCHMARKS
 
     p = sub.add_parser(
         "run",
@@ -124,7 +124,7 @@ def _add_run(sub):
 def _load_yaml_config(path):
     import yaml
 
-    from experiments.errors import ConfigError
+    from lcne.experiments.errors import ConfigError
 
     p = Path(path)
     if not p.is_file():
@@ -142,8 +142,8 @@ def config_from_args(args):
     """Build a :class:`RunConfig` from parsed arguments (and the optional YAML file)."""
     from dataclasses import fields
 
-    from experiments.config import RunConfig, suggest
-    from experiments.errors import ConfigError
+    from lcne.experiments.config import RunConfig, suggest
+    from lcne.experiments.errors import ConfigError
 
     known = {f.name for f in fields(RunConfig)}
     values = {}
@@ -181,9 +181,9 @@ def config_from_args(args):
 
 
 def cmd_run(args) -> int:
-    from analysis.metrics import format_table, metrics_table
-    from experiments.results import atomic_path, write_netcdf
-    from experiments.runner import run_experiment
+    from lcne.analysis.metrics import format_table, metrics_table
+    from lcne.experiments.results import atomic_path, write_netcdf
+    from lcne.experiments.runner import run_experiment
 
     cfg = config_from_args(args)
     out = Path(cfg.out)
@@ -204,7 +204,7 @@ def cmd_run(args) -> int:
     print(format_table(table))
     print(f"\nresults: {nc}\nmetrics: {stem}_metrics.csv")
     if not args.no_figure:
-        from analysis.figures import plot_task1_with_gain, save_figure
+        from lcne.analysis.figures import plot_task1_with_gain, save_figure
 
         paths = save_figure(plot_task1_with_gain(ds), f"{stem}_task1")
         print("figure:  " + ", ".join(str(p) for p in paths))
@@ -230,10 +230,10 @@ def _add_bench(sub):
 def cmd_bench(args) -> int:
     import json
 
-    from experiments.bench import benchmark_training, format_report
+    from lcne.experiments.bench import benchmark_training, format_report
 
     if args.device != "cpu":
-        from experiments.config import RunConfig
+        from lcne.experiments.config import RunConfig
 
         RunConfig(benchmark=args.benchmark, device=args.device).resolved()  # one-line error if no CUDA
     kw = {"iterations": args.iterations, "device": args.device}
@@ -261,7 +261,7 @@ def _add_export_mnist(sub):
 
 
 def cmd_export_mnist(args) -> int:
-    from experiments.data import load_mnist, save_mnist_idx
+    from lcne.experiments.datasets import load_mnist, save_mnist_idx
 
     train, test = load_mnist(args.data_dir)
     out = save_mnist_idx(train, test, args.out, compress=args.gzip)
@@ -288,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from experiments.errors import LcneError
+    from lcne.experiments.errors import LcneError
 
     parser = build_parser()
     args = parser.parse_args(argv)

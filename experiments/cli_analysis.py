@@ -11,7 +11,7 @@ import json
 import logging
 from pathlib import Path
 
-from experiments.cli import _positive
+from lcne.experiments.cli import _positive
 
 __all__ = ["register", "cmd_figures", "cmd_compare_bio"]
 
@@ -73,9 +73,9 @@ def register(subparsers) -> None:
 
 def cmd_figures(args) -> int:
     """Handler of ``lcne figures``."""
-    from analysis.figure_set import make_figure_set
-    from analysis.gap_gain import relate, seed_statistics, switch_table, task_complexity
-    from analysis.results_io import load_results, run_info
+    from lcne.analysis.figure_set import make_figure_set
+    from lcne.analysis.gap_gain import relate, seed_statistics, switch_table, task_complexity
+    from lcne.analysis.results_io import load_results, run_info
 
     datasets = load_results(args.results)
     out = Path(args.out)
@@ -130,8 +130,8 @@ def _parse_nwb(spec: str):
 
 def cmd_compare_bio(args) -> int:
     """Handler of ``lcne compare-bio``."""
-    from analysis.biology import compare_to_biology, load_nwb_curve, load_reference_file
-    from analysis.results_io import load_results
+    from lcne.analysis.biology import compare_to_biology, load_nwb_curve, load_reference_file
+    from lcne.analysis.results_io import load_results
 
     datasets = load_results(args.results)
     users = [load_reference_file(p) for p in args.reference]
@@ -142,8 +142,8 @@ def cmd_compare_bio(args) -> int:
                              ms_per_iteration=args.ms_per_iteration, user_references=users, window=args.window)
     print(cmp.summary())
     if args.out:
-        from analysis.figure_set import fig_biology
-        from analysis.style import save_all
+        from lcne.analysis.figure_set import fig_biology
+        from lcne.analysis.style import save_all
 
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ def register(subparsers) -> None:
 
 
 def _load(path):
-    from experiments.results import open_results
+    from lcne.experiments.results import open_results
 
     ds = open_results(path)
     if "config" in ds.dims:  # sweep batch files carry a length-1 config dimension
@@ -37,8 +37,8 @@ def _cmd_report(args) -> int:
     import html
     from pathlib import Path
 
-    from analysis.report import build_report
-    from experiments.results import atomic_path
+    from lcne.analysis.report import build_report
+    from lcne.experiments.results import atomic_path
 
     datasets = [_load(p) for p in args.results]
     text = build_report(datasets, convention=args.convention, alpha=args.alpha, title=args.title)
@@ -47,8 +47,8 @@ def _cmd_report(args) -> int:
         Path(tmp).write_text(text)
     print(f"report: {out}")
     if args.figure:
-        from analysis.figures import save_figure
-        from analysis.study_figure import study_figure
+        from lcne.analysis.figures import save_figure
+        from lcne.analysis.study_figure import study_figure
 
         paths = save_figure(study_figure(datasets, convention=args.convention), args.figure)
         print("figure: " + ", ".join(str(p) for p in paths))

@@ -16,8 +16,8 @@ import logging
 import time
 from pathlib import Path
 
-from experiments.cli import _key_value as _cli_key_value
-from experiments.cli import _positive
+from lcne.experiments.cli import _key_value as _cli_key_value
+from lcne.experiments.cli import _positive
 
 __all__ = ["register", "cmd_validate_spiking"]
 
@@ -91,7 +91,7 @@ def register(subparsers) -> None:
 
 
 def _import_spiking():
-    from experiments.errors import LcneError
+    from lcne.experiments.errors import LcneError
 
     try:
         from lcne.spiking import from_results
@@ -103,8 +103,8 @@ def _import_spiking():
 
 def cmd_validate_spiking(args) -> int:
     """Handler of ``lcne validate-spiking``; returns the exit code."""
-    from experiments.errors import ConfigError
-    from experiments.results import write_netcdf
+    from lcne.experiments.errors import ConfigError
+    from lcne.experiments.results import write_netcdf
 
     from_results, ValidationConfig, plot_validation, run_validation = _import_spiking()
     kwargs = {"n_cells": args.n_cells, "seed": args.seed, "target": args.target, "species": args.species,
@@ -128,7 +128,7 @@ def cmd_validate_spiking(args) -> int:
         raise ConfigError(str(exc)) from None
     comparison = None
     if args.results:
-        from experiments.results import open_results
+        from lcne.experiments.results import open_results
 
         ds = open_results(args.results)
         run_seed = args.run_seed if args.run_seed is not None else int(ds.seed.values[0])

@@ -28,7 +28,7 @@ def register(subparsers) -> None:
 
 
 def _cmd_sweep(args) -> int:
-    from experiments.sweep import _batch_path, expand, load_spec, run_sweep
+    from lcne.experiments.sweep import _batch_path, expand, load_spec, run_sweep
 
     overrides = args.overrides + ([f"base.device={args.device}"] if args.device else [])
     spec = load_spec(args.spec, overrides)
@@ -63,5 +63,5 @@ def _cmd_sweep(args) -> int:
         print("selected on the validation split:")
         for k, v in sorted(summary["selection"].items()):
             print(f"  {k}: {v}")
-    print(f"open with: experiments.sweep.open_sweep({summary['out']!r})")
+    print(f"open with: lcne.experiments.sweep.open_sweep({summary['out']!r})")
     return 0

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from experiments.errors import ConfigError
+from lcne.experiments.errors import ConfigError
 
 __all__ = ["RunConfig", "suggest"]
 
@@ -58,7 +58,7 @@ class RunConfig:
 
     def resolved(self) -> "RunConfig":
         """A validated copy with the benchmark's defaults filled in."""
-        from experiments.streams import BENCHMARKS
+        from lcne.experiments.streams import BENCHMARKS
 
         _check_name("benchmark", self.benchmark, BENCHMARKS)
         spec = BENCHMARKS[self.benchmark]
@@ -73,8 +73,8 @@ class RunConfig:
     def validate(self) -> None:
         """Check every field's type, range and spelling; raise :class:`ConfigError`."""
         import lcne
-        from experiments.methods import METHODS
-        from models import GAIN_TARGETS
+        from lcne.experiments.methods import METHODS
+        from lcne.models import GAIN_TARGETS
 
         if not self.optimizers:
             raise ConfigError("optimizers: empty list; give at least one of " + ", ".join(METHODS))

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from experiments.streams import JointTrainingStream
+from lcne.experiments.streams import JointTrainingStream
 from lcne.uncertainty import softmax_entropy
 
 __all__ = ["RunRecord", "train_joint", "evaluate"]
@@ -132,7 +132,7 @@ def train_joint(
     lr_from_gain : bool (n_runs,), optional
         Runs whose controller output scales the *learning rate* (lr * g(t)) while the
         network runs at gain 1 (entropy-driven learning-rate ablation). Needs a
-        :class:`~experiments.optim.RunwiseOptimizer`.
+        :class:`~lcne.experiments.optim.RunwiseOptimizer`.
     reset_on_switch : bool (n_runs,), optional
         Runs whose optimizer state is cleared at the first iteration of every context
         after the first (momentum-reset ablations). Needs a RunwiseOptimizer.

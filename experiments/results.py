@@ -64,7 +64,7 @@ def git_revision() -> str:
 
 
 def record_to_dataset(record, method: str, seeds: Sequence[int], iterations_per_task: int) -> xr.Dataset:
-    """Turn a :class:`~experiments.protocol.RunRecord` of one method into a Dataset."""
+    """Turn a :class:`~lcne.experiments.protocol.RunRecord` of one method into a Dataset."""
     n_runs, T, K = record.accuracy.shape
     dims3 = ("optimizer", "seed", "iteration", "eval_task")
     dims2 = ("optimizer", "seed", "iteration")
@@ -161,7 +161,7 @@ def write_netcdf(ds: xr.Dataset, path) -> Path:
 
 def open_results(path) -> xr.Dataset:
     """Open a results file, checking that it is an lcne results file of a known schema."""
-    from experiments.errors import DataError
+    from lcne.experiments.errors import DataError
 
     path = Path(path)
     if not path.is_file():

@@ -1,12 +1,12 @@
 """Run a benchmark: every method over every seed as one batched computation.
 
 All runs of a config (methods x seeds) share one network with a leading run axis and a
-:class:`~experiments.optim.RunwiseOptimizer` that gives each run its own update rule.
+:class:`~lcne.experiments.optim.RunwiseOptimizer` that gives each run its own update rule.
 Methods whose gain is derived from NGM runs (``fixed-gain`` without a value,
 ``shuffled-gain``) are trained in a second batch after the NGM runs they depend on.
 
->>> from experiments.config import RunConfig
->>> from experiments.runner import run_experiment
+>>> from lcne.experiments.config import RunConfig
+>>> from lcne.experiments.runner import run_experiment
 >>> ds = run_experiment(RunConfig(optimizers=["ngm"], seeds=[42], iterations=2))  # doctest: +SKIP
 """
 from __future__ import annotations
@@ -19,14 +19,14 @@ import torch
 import xarray as xr
 
 import lcne
-from experiments.config import RunConfig
-from experiments.errors import ConfigError
-from experiments.methods import METHODS
-from experiments.optim import RunwiseOptimizer
-from experiments.protocol import RunRecord, train_joint
-from experiments.results import finish_attrs, record_to_dataset
-from experiments.streams import BENCHMARKS, JointTrainingStream, build_stream
-from models import GainMLP
+from lcne.experiments.config import RunConfig
+from lcne.experiments.errors import ConfigError
+from lcne.experiments.methods import METHODS
+from lcne.experiments.optim import RunwiseOptimizer
+from lcne.experiments.protocol import RunRecord, train_joint
+from lcne.experiments.results import finish_attrs, record_to_dataset
+from lcne.experiments.streams import BENCHMARKS, JointTrainingStream, build_stream
+from lcne.models import GainMLP
 
 __all__ = ["method_label", "run_experiment", "build_controller", "build_model", "plan_batches"]
 log = logging.getLogger(__name__)
@@ -87,8 +87,8 @@ def plan_batches(cfg: RunConfig) -> List[List[str]]:
 def build_model(cfg: RunConfig, stream: JointTrainingStream, specs, generators):
     """The benchmark's network for these runs, and its optimizer parameter groups.
 
-    MNIST benchmarks: :class:`~models.GainMLP`, one group. Image benchmarks:
-    :class:`~models.resnet.SlimResNet18` (gain on the head only); for gain-driven plain
+    MNIST benchmarks: :class:`~lcne.models.GainMLP`, one group. Image benchmarks:
+    :class:`~lcne.models.resnet.SlimResNet18` (gain on the head only); for gain-driven plain
     SGD methods (``ngm``) the backbone gets momentum 0.9 and the gained head momentum 0,
     the paper's CIFAR NGM-SGD.
     """
@@ -99,7 +99,7 @@ def build_model(cfg: RunConfig, stream: JointTrainingStream, specs, generators):
                         gain_target=cfg.gain_target)
         model.reset_parameters(generators)
         return model.to(cfg.device), list(model.parameters())
-    from models.resnet import SlimResNet18
+    from lcne.models.resnet import SlimResNet18
 
     model = SlimResNet18(n_runs=n, n_classes=stream.n_classes, in_size=bench.in_size,
                          in_channels=stream.train_x.shape[1], generators=generators)

@@ -20,8 +20,8 @@ from typing import Callable, Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from experiments.data.mnist import ImageSet, load_mnist
-from experiments.transforms import normalise_mnist, permutations, rotate, to_float
+from lcne.experiments.datasets.mnist import ImageSet, load_mnist
+from lcne.experiments.transforms import normalise_mnist, permutations, rotate, to_float
 
 __all__ = ["JointTrainingStream", "BenchmarkSpec", "BENCHMARKS", "build_stream", "holdout_validation"]
 
@@ -148,7 +148,7 @@ class BenchmarkSpec:
 
     ``dataset`` is ``"mnist"`` (embedded subset or IDX files; ``build(train, test)``) or
     ``"image"`` (CIFAR / mini-ImageNet files under ``--data-dir``, see
-    :mod:`experiments.datasets`). ``model`` is ``"mlp"`` or ``"resnet"``.
+    :mod:`lcne.experiments.datasets`). ``model`` is ``"mlp"`` or ``"resnet"``.
     """
 
     build: Optional[Callable[[ImageSet, ImageSet], JointTrainingStream]]
@@ -169,7 +169,7 @@ BENCHMARKS: Dict[str, BenchmarkSpec] = {
 
 
 def _register_image_benchmarks():
-    from experiments.datasets.cifar_tasks import IMAGE_BENCHMARKS
+    from lcne.experiments.datasets.cifar_tasks import IMAGE_BENCHMARKS
 
     for name, ib in IMAGE_BENCHMARKS.items():
         BENCHMARKS[name] = BenchmarkSpec(
@@ -183,8 +183,8 @@ _register_image_benchmarks()
 
 def _image_stream(name: str, data_dir, eval_split: str) -> JointTrainingStream:
     """Stream of a CIFAR / mini-ImageNet benchmark: uint8 images + torch augmentation."""
-    from experiments.augment import EvalTransform, TrainAugmentation
-    from experiments.datasets import IMAGE_BENCHMARKS, load_benchmark
+    from lcne.experiments.augment import EvalTransform, TrainAugmentation
+    from lcne.experiments.datasets import IMAGE_BENCHMARKS, load_benchmark
 
     ib = IMAGE_BENCHMARKS[name]
     dataset, tasks = load_benchmark(name, data_dir)
@@ -255,7 +255,7 @@ def build_stream(benchmark: str, data_dir: Optional[str] = None, eval_split: str
     spec = BENCHMARKS[benchmark]
     if spec.dataset == "image":
         if data_dir is None:
-            from experiments.errors import ConfigError
+            from lcne.experiments.errors import ConfigError
 
             raise ConfigError(f"data_dir: {benchmark} needs --data-dir pointing at the dataset files (see docs/cifar.md)")
         if eval_split not in ("test", "validation"):

@@ -14,7 +14,7 @@ A sweep spec (YAML) names benchmarks, optimizers, seeds and hyperparameter grids
     equal_budget: 3                    # optional: every optimizer gets exactly 3 configurations
     selection: {metric: wc_acc, seeds: [42]}   # optional: tune on validation, then test
 
-Each *batch* is one :class:`~experiments.config.RunConfig` (one benchmark and one
+Each *batch* is one :class:`~lcne.experiments.config.RunConfig` (one benchmark and one
 hyperparameter setting, all of its optimizers and seeds trained as one batched
 computation) and is written atomically to ``<out>/batches/<benchmark>-<id>.nc``, where
 ``id`` hashes the batch's config. Rerunning a sweep skips batches whose file exists, so a
@@ -40,8 +40,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from experiments.config import RunConfig, suggest
-from experiments.errors import ConfigError
+from lcne.experiments.config import RunConfig, suggest
+from lcne.experiments.errors import ConfigError
 
 __all__ = ["SweepSpec", "load_spec", "expand", "run_sweep", "open_sweep", "run_batch"]
 log = logging.getLogger(__name__)
@@ -134,8 +134,8 @@ def load_spec(path, overrides: Sequence[str] = ()) -> SweepSpec:
 
 
 def spec_from_dict(raw: Dict, where: str = "spec", default_out: str = "results/sweeps/sweep") -> SweepSpec:
-    from experiments.methods import METHODS
-    from experiments.streams import BENCHMARKS
+    from lcne.experiments.methods import METHODS
+    from lcne.experiments.streams import BENCHMARKS
 
     for k in raw:
         if k not in _SPEC_KEYS:
@@ -245,8 +245,8 @@ def run_batch(config: dict, path: str) -> str:
     """Run one batch and write it atomically to ``path`` (executed on a Dask worker)."""
     import torch
 
-    from experiments.results import write_netcdf
-    from experiments.runner import run_experiment
+    from lcne.experiments.results import write_netcdf
+    from lcne.experiments.runner import run_experiment
 
     torch.set_num_threads(1)  # one thread per worker process; parallelism comes from Dask
     cfg = RunConfig(**config)
@@ -326,7 +326,7 @@ def open_sweep(out) -> "xr.Dataset":
 
 
 def _score(ds, metric: str) -> Dict[str, float]:
-    from analysis.metrics import stability_metrics
+    from lcne.analysis.metrics import stability_metrics
 
     ipt = int(ds.attrs["iterations_per_task"])
     out = {}

@@ -1,69 +1,71 @@
-"""LC-NE dynamics: uncertainty signals -> locus coeruleus state -> norepinephrine -> gain.
+"""lcne: noradrenergic (locus coeruleus) gain modulation in learning networks.
 
-This package holds dynamics only, no training loops. Every gain controller shares the
-:class:`~lcne.controller.GainController` interface: it is advanced once per training
-iteration by an uncertainty drive (one value per run) and returns the gain that the
-network applies at the *next* iteration (the paper's one-step lag).
+One import namespace with four layers (imports only flow downwards; see
+``docs/architecture.md``):
+
+* :mod:`lcne` itself - LC-NE dynamics only: uncertainty signals -> locus coeruleus
+  state -> norepinephrine -> gain. No training loops.
+* :mod:`lcne.models` - gain-modulated PyTorch networks.
+* :mod:`lcne.analysis` - metrics, gain-gap relations, biology, figures, reports; reads
+  results files, never trains.
+* :mod:`lcne.experiments` - datasets, task streams, the joint-training protocol,
+  runners, sweeps and the ``lcne`` command line.
+
+Every gain controller shares the :class:`~lcne.gain_controllers.GainController`
+interface: it is advanced once per training iteration by an uncertainty drive (one value
+per run) and returns the gain that the network applies at the *next* iteration (the
+paper's one-step lag).
+
+``import lcne`` is light: the names below are loaded (and torch imported) only when
+first used.
 """
-from lcne.controller import (
-    CONTROLLERS,
-    ConstantGain,
-    GainController,
-    PaperGain,
-    ReplayGain,
-    StackedControllers,
-    make_controller,
-    register_controller,
-)
-from lcne.uncertainty import (
-    UNCERTAINTY_SIGNALS,
-    EntropySignal,
-    UncertaintySignal,
-    make_signal,
-    register_signal,
-    softmax_entropy,
-)
+from __future__ import annotations
 
-from lcne.errors import LCParameterError
-from lcne.gilzenrat import GILZENRAT_PRESETS, GilzenratLC
-from lcne.adaptive_gain import AdaptiveGainLC
-from lcne.release import NERelease
-# importing these registers the explicit LC controllers ('gilzenrat-phasic',
-# 'gilzenrat-tonic', 'adaptive') and the 'cpp' / 'unexpected' uncertainty front ends
-from lcne.lc_controllers import AdaptiveLCController, GilzenratController, LCController
-from lcne.signals import (
-    ChangePointSignal,
-    NassarChangePoint,
-    UnexpectedUncertaintySignal,
-    YuDayanUncertainty,
-)
+import importlib
 
-__all__ = [
-    "AdaptiveGainLC",
-    "AdaptiveLCController",
-    "ChangePointSignal",
-    "GILZENRAT_PRESETS",
-    "GilzenratController",
-    "GilzenratLC",
-    "LCController",
-    "LCParameterError",
-    "NERelease",
-    "NassarChangePoint",
-    "UnexpectedUncertaintySignal",
-    "YuDayanUncertainty",
-    "CONTROLLERS",
-    "ConstantGain",
-    "GainController",
-    "PaperGain",
-    "ReplayGain",
-    "StackedControllers",
-    "make_controller",
-    "register_controller",
-    "softmax_entropy",
-    "UNCERTAINTY_SIGNALS",
-    "EntropySignal",
-    "UncertaintySignal",
-    "make_signal",
-    "register_signal",
-]
 __version__ = "0.1.0"
+
+#: public name -> module that defines it (loaded on first access, PEP 562)
+_EXPORTS = {
+    "CONTROLLERS": "gain_controllers",
+    "ConstantGain": "gain_controllers",
+    "GainController": "gain_controllers",
+    "PaperGain": "gain_controllers",
+    "ReplayGain": "gain_controllers",
+    "StackedControllers": "gain_controllers",
+    "make_controller": "gain_controllers",
+    "register_controller": "gain_controllers",
+    "UNCERTAINTY_SIGNALS": "uncertainty",
+    "EntropySignal": "uncertainty",
+    "UncertaintySignal": "uncertainty",
+    "make_signal": "uncertainty",
+    "register_signal": "uncertainty",
+    "softmax_entropy": "uncertainty",
+    "LCParameterError": "errors",
+    "GILZENRAT_PRESETS": "gilzenrat",
+    "GilzenratLC": "gilzenrat",
+    "AdaptiveGainLC": "adaptive_gain",
+    "NERelease": "release",
+    "AdaptiveLCController": "lc_adapters",
+    "GilzenratController": "lc_adapters",
+    "LCController": "lc_adapters",
+    "ChangePointSignal": "change_detection",
+    "NassarChangePoint": "change_detection",
+    "UnexpectedUncertaintySignal": "change_detection",
+    "YuDayanUncertainty": "change_detection",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lcne' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"lcne.{module}"), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -127,3 +127,8 @@ def make_signal(name: str, n_runs: int = 1, **params) -> UncertaintySignal:
             "uncertainty", f"unknown uncertainty signal {name!r}; known: {', '.join(sorted(UNCERTAINTY_SIGNALS))}"
         ) from None
     return factory(n_runs=n_runs, **params)
+
+
+# The change-detection front ends register themselves here ('cpp', 'unexpected');
+# importing them last keeps the registry complete whichever module is imported first.
+from lcne import change_detection as _change_detection  # noqa: E402,F401  (registration side effect)

@@ -3,7 +3,7 @@
 All networks are batched over independent runs: parameters carry a leading ``n_runs``
 axis and inputs are ``(n_runs, batch, ...)``. A single run is ``n_runs=1``.
 """
-from models.gain_linear import GainLinear
-from models.mlp import GAIN_TARGETS, GainMLP
+from lcne.models.gain_linear import GainLinear
+from lcne.models.mlp import GAIN_TARGETS, GainMLP
 
 __all__ = ["GAIN_TARGETS", "GainLinear", "GainMLP"]

@@ -6,7 +6,7 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
-from models.gain_linear import GainLinear
+from lcne.models.gain_linear import GainLinear
 
 __all__ = ["GainMLP", "GAIN_TARGETS"]
 

@@ -7,7 +7,7 @@ import torch
 @pytest.fixture(scope="session")
 def tiny_mnist():
     """A small, deterministic MNIST-like (train, test) pair: 20 train / 6 test per class."""
-    from experiments.data.mnist import ImageSet
+    from lcne.experiments.datasets.mnist import ImageSet
 
     rng = np.random.default_rng(0)
 

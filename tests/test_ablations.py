@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from experiments.config import RunConfig
-from experiments.optim import RunwiseOptimizer
-from experiments.runner import run_experiment
-from experiments.streams import BENCHMARKS
+from lcne.experiments.config import RunConfig
+from lcne.experiments.optim import RunwiseOptimizer
+from lcne.experiments.runner import run_experiment
+from lcne.experiments.streams import BENCHMARKS
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_divergence_is_recorded_and_isolated(stream):
 
 
 def test_shuffled_gain_needs_two_seeds():
-    from experiments.errors import ConfigError
+    from lcne.experiments.errors import ConfigError
 
     with pytest.raises(ConfigError, match="at least 2 seeds"):
         RunConfig(optimizers=["shuffled-gain"], seeds=[1]).resolved()

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from experiments.augment import (
+from lcne.experiments.augment import (
     CIFAR10_MEAN,
     CIFAR10_STD,
     NORMALIZATION,

@@ -8,7 +8,7 @@ import yaml
 from scipy.integrate import quad
 from scipy.special import gammainc
 
-from analysis.biology import (
+from lcne.analysis.biology import (
     TimeMapping,
     compare_to_biology,
     curve_features,
@@ -22,8 +22,8 @@ from analysis.biology import (
     pupil_response,
     pupil_step_response,
 )
-from analysis.biology.reference import REFERENCE_DIR, agreement_band
-from analysis.synthetic import synthetic_results
+from lcne.analysis.biology.reference import REFERENCE_DIR, agreement_band
+from lcne.analysis.synthetic import synthetic_results
 
 # ----------------------------------------------------------------- pupil kernel
 
@@ -253,7 +253,7 @@ def test_lc_state_variable_and_user_pupil_curve(syn, tmp_path):
 
 def test_nwb_round_trip_and_errors(tmp_path):
     pytest.importorskip("pynwb")
-    from analysis.biology import load_nwb_curve, write_nwb_curve
+    from lcne.analysis.biology import load_nwb_curve, write_nwb_curve
 
     t = np.arange(-200.0, 3000.0, 20.0)
     y = 3.0 + hoeks_levelt_kernel(t)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from experiments.datasets import (
+from lcne.experiments.datasets import (
     IMAGE_BENCHMARKS,
     DataFileNotFoundError,
     DataFormatError,
@@ -24,7 +24,7 @@ from experiments.datasets import (
     safe_load_pickle,
     split_miniimagenet,
 )
-from experiments.datasets.safe_pickle import safe_loads_pickle
+from lcne.experiments.datasets.safe_pickle import safe_loads_pickle
 
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 CIFAR100_FINE = (
@@ -158,7 +158,7 @@ def test_missing_file_is_named(tmp_path):
         load_cifar10(tmp_path)
     _one_line(info, folder / "data_batch_3")
     assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, DataFormatError)
-    from experiments.errors import DataError
+    from lcne.experiments.errors import DataError
     assert isinstance(info.value, DataError) and isinstance(info.value, ValueError)  # CLI prints it as one line
     with pytest.raises(DataFileNotFoundError):
         load_cifar10(tmp_path / "nowhere")
@@ -377,8 +377,8 @@ def one_thread():
 
 
 def test_cifar_training_step_end_to_end(tmp_path, one_thread):
-    from experiments.augment import EvalTransform, TrainAugmentation
-    from models.resnet import SlimResNet18
+    from lcne.experiments.augment import EvalTransform, TrainAugmentation
+    from lcne.models.resnet import SlimResNet18
 
     write_cifar10(tmp_path)
     spec = IMAGE_BENCHMARKS["split-cifar10"]

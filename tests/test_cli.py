@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from experiments.cli import main
+from lcne.experiments.cli import main
 
 
 def test_run_writes_results_table_and_figure(tmp_path, capsys):
@@ -54,7 +54,7 @@ def test_malformed_data_dir_in_a_fresh_process(tmp_path):
     """End to end through the console entry point: one line on stderr, no traceback."""
     (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + bytes(8))
     proc = subprocess.run(
-        [sys.executable, "-m", "experiments.cli", "run", "split-mnist", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "lcne.experiments.cli", "run", "split-mnist", "--data-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2
@@ -67,7 +67,7 @@ def test_config_file_keys_are_checked(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("etaa: 0.3\n")
     with pytest.raises(ValueError, match="unknown key 'etaa' \\(did you mean 'eta'\\?\\)"):
-        from experiments.cli import build_parser, config_from_args
+        from lcne.experiments.cli import build_parser, config_from_args
 
         config_from_args(build_parser().parse_args(["run", "split-mnist", "--config", str(cfg)]))
 
@@ -114,7 +114,7 @@ def test_positive_number_options_share_one_parser(args, message, capsys):
 
 
 def test_export_mnist_writes_the_embedded_images_for_other_tools(tmp_path, capsys):
-    from experiments.data import load_embedded_mnist, load_mnist_idx
+    from lcne.experiments.datasets import load_embedded_mnist, load_mnist_idx
 
     raw = tmp_path / "data" / "MNIST" / "raw"
     assert main(["export-mnist", str(raw)]) == 0

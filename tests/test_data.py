@@ -3,8 +3,8 @@ import gzip
 import numpy as np
 import pytest
 
-from experiments.data.mnist import IDX_FILES, ImageSet, load_embedded_mnist, load_mnist_idx, save_mnist_idx
-from experiments.errors import DataError
+from lcne.experiments.datasets.mnist import IDX_FILES, ImageSet, load_embedded_mnist, load_mnist_idx, save_mnist_idx
+from lcne.experiments.errors import DataError
 
 
 def test_embedded_split_is_stratified_and_fixed():

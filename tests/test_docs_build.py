@@ -20,7 +20,7 @@ def test_docs_build_without_warnings(tmp_path):
     for page in ("index", "installation", "quickstart", "analysis_guide", "biological_reference", "api/analysis"):
         assert (html / f"{page}.html").is_file(), page
     # the reference page lists every shipped reference file
-    from analysis.biology import list_references
+    from lcne.analysis.biology import list_references
 
     text = (html / "biological_reference.html").read_text()
     missing = [name for name in list_references() if name not in text]

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from experiments import protocol
-from experiments.cli import main
-from experiments.errors import DataError
-from experiments.results import SCHEMA_VERSION, open_results
+from lcne.experiments import protocol
+from lcne.experiments.cli import main
+from lcne.experiments.errors import DataError
+from lcne.experiments.results import SCHEMA_VERSION, open_results
 
 RUN = ["run", "split-mnist", "--optimizers", "sgd", "--seeds", "1", "--iterations", "1", "--quiet", "--no-figure"]
 
@@ -23,7 +23,7 @@ def test_ctrl_c_during_a_run_keeps_the_previous_results_intact(tmp_path, monkeyp
         kwargs["on_iteration"] = lambda t: (_ for _ in ()).throw(KeyboardInterrupt) if t == 2 else None
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("experiments.runner.train_joint", interrupted)
+    monkeypatch.setattr("lcne.experiments.runner.train_joint", interrupted)
     assert main(RUN + ["--out", str(tmp_path)]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert nc.read_bytes() == before  # the finished file is untouched

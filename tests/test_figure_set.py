@@ -9,11 +9,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from analysis import figure_set as fs  # noqa: E402
-from analysis.biology import compare_to_biology  # noqa: E402
-from analysis.gap_gain import switch_table  # noqa: E402
-from analysis.synthetic import synthetic_results  # noqa: E402
-from experiments.cli import main  # noqa: E402
+from lcne.analysis import figure_set as fs  # noqa: E402
+from lcne.analysis.biology import compare_to_biology  # noqa: E402
+from lcne.analysis.gap_gain import switch_table  # noqa: E402
+from lcne.analysis.synthetic import synthetic_results  # noqa: E402
+from lcne.experiments.cli import main  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def _assert_axes_labelled(fig):
 
 
 def test_every_figure_labels_its_axes_with_units(result_files):
-    from analysis.results_io import load_results
+    from lcne.analysis.results_io import load_results
 
     dss = load_results(result_files)
     figs = [fs.fig_task1(dss[2]), fs.fig_metrics(dss), fs.fig_transition_sg(dss), fs.fig_task_complexity(dss),
@@ -127,7 +127,7 @@ def test_cli_errors_are_one_line(result_files, tmp_path, capsys):
 def test_save_all_keeps_dots_in_the_stem(tmp_path):
     import matplotlib.pyplot as plt
 
-    from analysis.style import save_all
+    from lcne.analysis.style import save_all
 
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import gap_gain as gg
-from analysis.metrics import metrics_table, stability_metrics
-from analysis.synthetic import burst_curve, dip_curve, synthetic_results
-from analysis.transients import crossing_time, fit_exp_decay, fwhm, transient_features
+from lcne.analysis import gap_gain as gg
+from lcne.analysis.metrics import metrics_table, stability_metrics
+from lcne.analysis.synthetic import burst_curve, dip_curve, synthetic_results
+from lcne.analysis.transients import crossing_time, fit_exp_decay, fwhm, transient_features
 
 I = 50
 

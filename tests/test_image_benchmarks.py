@@ -4,7 +4,7 @@ import pytest
 import torch
 import xarray as xr
 
-from experiments.cli import main
+from lcne.experiments.cli import main
 from test_cifar_loaders import write_cifar10
 
 
@@ -40,10 +40,10 @@ def test_image_benchmark_needs_data_dir(capsys):
 
 def test_ngm_cifar_optimizer_groups():
     """The paper's CIFAR NGM: momentum 0.9 on the backbone, 0 on the gained head."""
-    from experiments.config import RunConfig
-    from experiments.methods import METHODS
-    from experiments.runner import build_model
-    from experiments.streams import JointTrainingStream
+    from lcne.experiments.config import RunConfig
+    from lcne.experiments.methods import METHODS
+    from lcne.experiments.runner import build_model
+    from lcne.experiments.streams import JointTrainingStream
 
     s = JointTrainingStream("x", torch.zeros(4, 3, 32, 32, dtype=torch.uint8), torch.zeros(4, dtype=torch.long),
                             torch.ones(4, dtype=torch.long), torch.zeros(2, 3, 32, 32, dtype=torch.uint8),

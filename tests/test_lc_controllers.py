@@ -7,7 +7,7 @@ import torch
 
 import lcne
 from lcne import AdaptiveLCController, GilzenratController, GilzenratLC, LCParameterError
-from lcne.lc_controllers import phasic_resting_gain
+from lcne.lc_adapters import phasic_resting_gain
 
 
 def run(controller, drives):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from analysis.metrics import metrics_table, propagated_metrics, stability_metrics
+from lcne.analysis.metrics import metrics_table, propagated_metrics, stability_metrics
 
 # three blocks of four iterations, values chosen so every metric is easy by hand
 CURVE = [0.2, 0.6, 0.8, 0.9, 0.5, 0.7, 0.85, 0.95, 0.95, 0.76, 0.9, 1.0]

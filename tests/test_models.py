@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from models import GainLinear, GainMLP
+from lcne.models import GainLinear, GainMLP
 
 
 def test_gain_multiplies_preactivation_before_bias():

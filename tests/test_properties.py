@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import lcne
-from analysis.metrics import metrics_table, stability_metrics
+from lcne.analysis.metrics import metrics_table, stability_metrics
 
 
 @st.composite

@@ -3,9 +3,9 @@ import pytest
 import torch
 import xarray as xr
 
-from experiments.config import RunConfig
-from experiments.runner import run_experiment
-from experiments.streams import BENCHMARKS
+from lcne.experiments.config import RunConfig
+from lcne.experiments.runner import run_experiment
+from lcne.experiments.streams import BENCHMARKS
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from analysis.report import build_report, claim_verdicts, paired_test
-from experiments.cli import main
+from lcne.analysis.report import build_report, claim_verdicts, paired_test
+from lcne.experiments.cli import main
 
 
 def _ds(bench="split-mnist", gaps=None, seeds=(1, 2, 3, 4, 5), ipt=4, T=3):
@@ -67,7 +67,7 @@ def test_methods_from_batches_with_different_tuned_lr_keep_their_lr():
 
 
 def test_study_figure_panels_and_cli(tmp_path, capsys):
-    from analysis.study_figure import study_figure
+    from lcne.analysis.study_figure import study_figure
 
     fig = study_figure([_ds(), _ds(bench="rotated-mnist")])
     assert len(fig.axes) == 4  # 2 metrics x 2 benchmarks

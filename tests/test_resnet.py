@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models.resnet import SlimResNet18, slim_resnet_feature_dim
+from lcne.models.resnet import SlimResNet18, slim_resnet_feature_dim
 
 SEEDS = (42, 43, 44)
 

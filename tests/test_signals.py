@@ -7,7 +7,7 @@ import torch
 
 import lcne
 from lcne import ChangePointSignal, LCParameterError, NassarChangePoint, UnexpectedUncertaintySignal
-from lcne.signals import YuDayanUncertainty
+from lcne.change_detection import YuDayanUncertainty
 
 
 # --------------------------------------------------------------------------- Nassar 2012

@@ -215,7 +215,7 @@ def test_synchrony_chi_limits():
 def test_cli_validate_spiking(tmp_path, capsys):
     import argparse
 
-    from experiments.cli_spiking import register
+    from lcne.experiments.cli_spiking import register
 
     parser = argparse.ArgumentParser(prog="lcne")
     register(parser.add_subparsers(dest="command"))
@@ -239,8 +239,8 @@ def test_cli_validate_spiking(tmp_path, capsys):
 def test_cli_without_brian2(tmp_path, monkeypatch):
     import argparse
 
-    from experiments.cli_spiking import register
-    from experiments.errors import LcneError
+    from lcne.experiments.cli_spiking import register
+    from lcne.experiments.errors import LcneError
 
     parser = argparse.ArgumentParser(prog="lcne")
     register(parser.add_subparsers(dest="command"))
@@ -262,8 +262,8 @@ def test_validation_config_rejects_bad_sweeps():
 def test_cli_bad_param(tmp_path):
     import argparse
 
-    from experiments.cli_spiking import register
-    from experiments.errors import ConfigError
+    from lcne.experiments.cli_spiking import register
+    from lcne.experiments.errors import ConfigError
 
     parser = argparse.ArgumentParser(prog="lcne")
     register(parser.add_subparsers(dest="command"))

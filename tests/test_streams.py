@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from experiments.streams import BENCHMARKS
-from experiments.transforms import MNIST_MEAN, MNIST_STD, permutations, rotate
+from lcne.experiments.streams import BENCHMARKS
+from lcne.experiments.transforms import MNIST_MEAN, MNIST_STD, permutations, rotate
 
 
 def test_split_mnist_tasks(tiny_mnist):

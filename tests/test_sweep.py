@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from experiments import sweep as sw
-from experiments.errors import ConfigError
+from lcne.experiments import sweep as sw
+from lcne.experiments.errors import ConfigError
 
 SPEC = {
     "name": "t",

@@ -1,13 +1,13 @@
 """Biological reference curves and the comparison of model traces with them.
 
-* :mod:`~analysis.biology.reference` -- the shipped reference set (CSV + YAML sidecar per
+* :mod:`~lcne.analysis.biology.reference` -- the shipped reference set (CSV + YAML sidecar per
   curve or feature set) and loading of user files in the same format.
-* :mod:`~analysis.biology.observation` -- observation models (pupil kernel, NE sensor).
-* :mod:`~analysis.biology.compare` -- feature-by-feature comparison with an explicit
+* :mod:`~lcne.analysis.biology.observation` -- observation models (pupil kernel, NE sensor).
+* :mod:`~lcne.analysis.biology.compare` -- feature-by-feature comparison with an explicit
   iteration-to-millisecond mapping.
-* :mod:`~analysis.biology.nwb` -- NWB time series as curves (optional extra ``nwb``).
+* :mod:`~lcne.analysis.biology.nwb` -- NWB time series as curves (optional extra ``nwb``).
 """
-from analysis.biology.compare import (
+from lcne.analysis.biology.compare import (
     BioComparison,
     ModelResponse,
     TimeMapping,
@@ -16,8 +16,8 @@ from analysis.biology.compare import (
     fit_time_mapping,
     model_response,
 )
-from analysis.biology.nwb import load_nwb_curve, write_nwb_curve
-from analysis.biology.observation import (
+from lcne.analysis.biology.nwb import load_nwb_curve, write_nwb_curve
+from lcne.analysis.biology.observation import (
     HOEKS_LEVELT_N,
     HOEKS_LEVELT_TMAX_MS,
     hoeks_levelt_kernel,
@@ -25,7 +25,7 @@ from analysis.biology.observation import (
     pupil_response,
     pupil_step_response,
 )
-from analysis.biology.reference import (
+from lcne.analysis.biology.reference import (
     Reference,
     agreement_band,
     list_references,

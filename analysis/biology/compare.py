@@ -34,9 +34,9 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.biology.observation import ne_sensor, pupil_response
-from analysis.biology.reference import Reference, agreement_band, load_reference
-from analysis.transients import fit_exp_decay, transient_features
+from lcne.analysis.biology.observation import ne_sensor, pupil_response
+from lcne.analysis.biology.reference import Reference, agreement_band, load_reference
+from lcne.analysis.transients import fit_exp_decay, transient_features
 
 __all__ = [
     "TimeMapping",
@@ -177,8 +177,8 @@ def model_response(results, *, optimizer: str = "ngm", signal: str = "gain",
     window : int, optional
         Iterations after each switch (default: the whole context).
     """
-    from analysis.gap_gain import _as_datasets, switch_starts
-    from analysis.results_io import run_info
+    from lcne.analysis.gap_gain import _as_datasets, switch_starts
+    from lcne.analysis.results_io import run_info
 
     rows, traces, tonics = [], [], []
     for ds in _as_datasets(results):
@@ -339,8 +339,8 @@ def compare_to_biology(results, *, optimizer: str = "ngm", signal: str = "gain",
     fit_on : sequence of str
         Raw-domain time features used for the fit (rows with confidence ``D`` excluded).
     user_references : iterable of Reference
-        Extra curves or feature sets (:func:`~analysis.biology.reference.load_reference_file`,
-        :func:`~analysis.biology.nwb.load_nwb_curve`).
+        Extra curves or feature sets (:func:`~lcne.analysis.biology.reference.load_reference_file`,
+        :func:`~lcne.analysis.biology.nwb.load_nwb_curve`).
     window : int, optional
         Iterations after each switch analysed.
 

@@ -14,8 +14,8 @@ from typing import Optional, Union
 import numpy as np
 import pandas as pd
 
-from analysis.biology.reference import Reference, _SIGNALS, _check_tolerance
-from analysis.biology.units import CANONICAL, UNITS, dimension_of, to_canonical_factor
+from lcne.analysis.biology.reference import Reference, _SIGNALS, _check_tolerance
+from lcne.analysis.biology.units import CANONICAL, UNITS, dimension_of, to_canonical_factor
 
 __all__ = ["load_nwb_curve", "write_nwb_curve"]
 
@@ -42,7 +42,7 @@ def _find_series(nwb, name: str):
 def load_nwb_curve(path: Union[str, Path], series: str, *, signal: str, event_time_s: float = 0.0,
                    tolerance: Optional[dict] = None, citation: Optional[str] = None,
                    unit: Optional[str] = None) -> Reference:
-    """Load one ``TimeSeries`` as a curve for :func:`~analysis.biology.compare.compare_to_biology`.
+    """Load one ``TimeSeries`` as a curve for :func:`~lcne.analysis.biology.compare.compare_to_biology`.
 
     Parameters
     ----------
@@ -56,7 +56,7 @@ def load_nwb_curve(path: Union[str, Path], series: str, *, signal: str, event_ti
         Time of the event (stimulus, change point) in the file's clock, seconds; the
         curve's x is time since it, in ms.
     tolerance : dict, optional
-        Agreement band (see :func:`~analysis.biology.reference.agreement_band`),
+        Agreement band (see :func:`~lcne.analysis.biology.reference.agreement_band`),
         default ``{"factor": 1.5}``.
     citation : str, optional
         Default: the file's ``related_publications`` or its identifier.

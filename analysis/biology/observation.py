@@ -2,7 +2,7 @@
 
 Model traces (gain, LC activity, NE) are sampled once per training iteration. To put
 them in the units of biological recordings, first map iterations to milliseconds
-explicitly (``dt_ms``, from :class:`analysis.biology.compare.TimeMapping`), then apply
+explicitly (``dt_ms``, from :class:`lcne.analysis.biology.compare.TimeMapping`), then apply
 one of these linear filters.
 
 * Pupil: convolution with the Hoeks & Levelt (1993) impulse response

@@ -2,7 +2,7 @@
 
 The shipped set lives in ``analysis/reference_data/`` (package data). Users bring their
 own files in the same format (:func:`load_reference_file`), or NWB time series
-(:mod:`analysis.biology.nwb`).
+(:mod:`lcne.analysis.biology.nwb`).
 
 File format
 -----------
@@ -35,7 +35,7 @@ from typing import Dict, List, Optional, Union
 import numpy as np
 import pandas as pd
 
-from analysis.biology.units import CANONICAL, UNITS, dimension_of, to_canonical_factor
+from lcne.analysis.biology.units import CANONICAL, UNITS, dimension_of, to_canonical_factor
 
 __all__ = [
     "Reference",
@@ -80,7 +80,7 @@ def _required_dimension(feature: str) -> Optional[str]:
 
 
 def _package_dir() -> Path:
-    return Path(str(resources.files("analysis") / "reference_data"))
+    return Path(str(resources.files("lcne.analysis") / "reference_data"))
 
 
 REFERENCE_DIR = _package_dir()

@@ -17,13 +17,13 @@ accuracy share this axis without shifting.
 Units: accuracies are fractions in [0, 1]; gain is dimensionless; times are training
 iterations; areas are (fraction or gain) x iterations.
 
-Modules: :mod:`~analysis.gap_gain.switches` (per-switch gap and gain features),
-:mod:`~analysis.gap_gain.xcorr` (lagged cross-correlation),
-:mod:`~analysis.gap_gain.stats` (bootstrap CIs, regressions),
-:mod:`~analysis.gap_gain.complexity` (task complexity),
-:mod:`~analysis.gap_gain.seeds` (seed statistics). Every public name is re-exported here.
+Modules: :mod:`~lcne.analysis.gap_gain.switches` (per-switch gap and gain features),
+:mod:`~lcne.analysis.gap_gain.xcorr` (lagged cross-correlation),
+:mod:`~lcne.analysis.gap_gain.stats` (bootstrap CIs, regressions),
+:mod:`~lcne.analysis.gap_gain.complexity` (task complexity),
+:mod:`~lcne.analysis.gap_gain.seeds` (seed statistics). Every public name is re-exported here.
 """
-from analysis.gap_gain.switches import (  # noqa: F401
+from lcne.analysis.gap_gain.switches import (  # noqa: F401
     _as_datasets,
     _pick_optimizers,
     gain_features,
@@ -31,10 +31,10 @@ from analysis.gap_gain.switches import (  # noqa: F401
     switch_starts,
     switch_table,
 )
-from analysis.gap_gain.xcorr import gain_gap_xcorr, lagged_xcorr, xcorr_summary  # noqa: F401
-from analysis.gap_gain.stats import RegressionResult, bootstrap_ci, regress, relate  # noqa: F401
-from analysis.gap_gain.complexity import TaskComplexity, task_complexity  # noqa: F401
-from analysis.gap_gain.seeds import seed_statistics  # noqa: F401
+from lcne.analysis.gap_gain.xcorr import gain_gap_xcorr, lagged_xcorr, xcorr_summary  # noqa: F401
+from lcne.analysis.gap_gain.stats import RegressionResult, bootstrap_ci, regress, relate  # noqa: F401
+from lcne.analysis.gap_gain.complexity import TaskComplexity, task_complexity  # noqa: F401
+from lcne.analysis.gap_gain.seeds import seed_statistics  # noqa: F401
 
 __all__ = [
     "switch_starts",

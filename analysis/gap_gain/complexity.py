@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from analysis.gap_gain.stats import RegressionResult, bootstrap_ci, regress
-from analysis.results_io import run_info
+from lcne.analysis.gap_gain.stats import RegressionResult, bootstrap_ci, regress
+from lcne.analysis.results_io import run_info
 
 __all__ = ["TaskComplexity", "task_complexity"]
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from analysis.gap_gain.stats import bootstrap_ci
-from analysis.gap_gain.switches import _pick_optimizers
-from analysis.results_io import run_info, task1_accuracy
+from lcne.analysis.gap_gain.stats import bootstrap_ci
+from lcne.analysis.gap_gain.switches import _pick_optimizers
+from lcne.analysis.results_io import run_info, task1_accuracy
 
 __all__ = ["seed_statistics"]
 
@@ -22,7 +22,7 @@ def seed_statistics(ds: xr.Dataset, *, optimizers: Optional[Sequence[str]] = Non
 
     *Paper convention*: metrics of the seed-averaged curve with the error propagated from
     the per-iteration population sd across seeds
-    (:func:`analysis.metrics.propagated_metrics`).
+    (:func:`lcne.analysis.metrics.propagated_metrics`).
     *Per-seed convention*: the metrics of each seed's curve, then mean, sd (ddof=1) and a
     percentile bootstrap CI of the mean over seeds. With few seeds (the paper uses 5) the
     bootstrap CI is narrow and optimistic; ``n_seeds`` is reported so readers can judge.
@@ -33,7 +33,7 @@ def seed_statistics(ds: xr.Dataset, *, optimizers: Optional[Sequence[str]] = Non
     optimizers : sequence of str, optional
     eval_task : int
     convention : {"code", "after-first"}
-        Blocks that enter avg-min-ACC (see :mod:`analysis.metrics`).
+        Blocks that enter avg-min-ACC (see :mod:`lcne.analysis.metrics`).
     percent : bool
         Report accuracy-type metrics in percent (SG is always a fraction).
     n_boot, ci, seed
@@ -46,7 +46,7 @@ def seed_statistics(ds: xr.Dataset, *, optimizers: Optional[Sequence[str]] = Non
         ``avg_sg`` and ``sg_2..sg_T``: ``paper_value``, ``paper_err``, ``seed_mean``,
         ``seed_sd``, ``boot_low``, ``boot_high``, ``n_seeds``.
     """
-    from analysis.metrics import propagated_metrics, stability_metrics
+    from lcne.analysis.metrics import propagated_metrics, stability_metrics
 
     info = run_info(ds)
     I = info["iterations_per_task"]

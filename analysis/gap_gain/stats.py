@@ -149,12 +149,12 @@ def regress(x, y, *, groups=None, n_boot: int = 2000, ci: float = 0.95, seed: in
 def relate(table: pd.DataFrame, x: str = "gain_peak", y: str = "depth_rel", *,
            by: Sequence[str] = ("benchmark",), groups: Union[str, Sequence[str]] = ("eta", "seed"),
            n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """Regress a gap measure on a gain measure within each group of a :func:`~analysis.gap_gain.switches.switch_table`.
+    """Regress a gap measure on a gain measure within each group of a :func:`~lcne.analysis.gap_gain.switches.switch_table`.
 
     Parameters
     ----------
     table : DataFrame
-        From :func:`~analysis.gap_gain.switches.switch_table`.
+        From :func:`~lcne.analysis.gap_gain.switches.switch_table`.
     x, y : str
         Column names (gain measure, gap measure).
     by : sequence of str

@@ -1,6 +1,6 @@
 """Per-switch features of the task-1 accuracy (the gap) and of the gain, and their table.
 
-Time convention and units: see :mod:`analysis.gap_gain`.
+Time convention and units: see :mod:`lcne.analysis.gap_gain`.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from analysis.results_io import load_results, run_info, task1_accuracy
-from analysis.transients import fit_exp_decay, transient_features
+from lcne.analysis.results_io import load_results, run_info, task1_accuracy
+from lcne.analysis.transients import fit_exp_decay, transient_features
 
 __all__ = ["switch_starts", "gap_features", "gain_features", "switch_table"]
 

@@ -1,6 +1,6 @@
 """Lagged cross-correlation between the gain and the task-1 accuracy around switches.
 
-Lags are in training iterations (see :mod:`analysis.gap_gain` for the time axis).
+Lags are in training iterations (see :mod:`lcne.analysis.gap_gain` for the time axis).
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.gap_gain.switches import _as_datasets, _window, switch_starts
-from analysis.results_io import run_info, task1_accuracy
+from lcne.analysis.gap_gain.switches import _as_datasets, _window, switch_starts
+from lcne.analysis.results_io import run_info, task1_accuracy
 
 __all__ = ["lagged_xcorr", "gain_gap_xcorr", "xcorr_summary"]
 

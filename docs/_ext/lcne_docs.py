@@ -15,6 +15,10 @@ from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
 
+#: the layers installed inside the ``lcne`` namespace, each with an API page of its own
+_LAYERS = ("lcne.models", "lcne.analysis", "lcne.experiments")
+
+
 def _public_modules(package: str):
     pkg = importlib.import_module(package)
     names = [package]
@@ -22,6 +26,8 @@ def _public_modules(package: str):
         for info in pkgutil.walk_packages(pkg.__path__, prefix=package + "."):
             if any(part.startswith("_") for part in info.name.split(".")):
                 continue
+            if package == "lcne" and info.name.startswith(_LAYERS):
+                continue  # documented on their own pages (a wheel install nests them here)
             names.append(info.name)
     return sorted(names)
 
@@ -50,7 +56,7 @@ class LcneReferenceTable(SphinxDirective):
     """A table of every value in the shipped reference set, with its source."""
 
     def run(self):
-        from analysis.biology.reference import load_reference_set
+        from lcne.analysis.biology.reference import load_reference_set
 
         header = ["reference", "quantity", "value", "range", "unit", "confidence", "species", "source", "checked"]
         rows = []

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.figure_set import fig_gain_gap, fig_task1
-from analysis.gap_gain import gain_gap_xcorr, regress, relate, switch_table, xcorr_summary
-from analysis.results_io import load_results, run_info
-from analysis.style import ONE_COLUMN, apply_style, save_all
+from lcne.analysis.figure_set import fig_gain_gap, fig_task1
+from lcne.analysis.gap_gain import gain_gap_xcorr, regress, relate, switch_table, xcorr_summary
+from lcne.analysis.results_io import load_results, run_info
+from lcne.analysis.style import ONE_COLUMN, apply_style, save_all
 
 
 def multiple_regression(sub: pd.DataFrame, x: str, y: str, n_boot: int, seed: int = 0) -> dict:
@@ -109,7 +109,7 @@ def main(argv=None):
         runs = sub.groupby(["eta", "seed"]).agg(peak=("gain_peak", "mean"), sg=("depth_rel", "mean")).reset_index()
         r = regress(runs["peak"], runs["sg"], n_boot=args.boot, x_name="mean gain peak", y_name="avg-SG")
         report["run_level"][b] = r.to_dict()
-    from analysis.gap_gain import seed_statistics
+    from lcne.analysis.gap_gain import seed_statistics
 
     for ds in datasets:
         info = run_info(ds)

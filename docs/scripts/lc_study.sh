@@ -21,7 +21,7 @@ run() {  # run BENCH NAME ARGS...
   mkdir -p "$dir"
   mkdir "$dir/.lock" 2>/dev/null || return  # another worker has it
   echo "$(date +%T) start $bench/$name"
-  python -m experiments.cli run "$bench" --seeds $SEEDS --out "$dir" --no-figure --quiet "$@" \
+  python -m lcne.experiments.cli run "$bench" --seeds $SEEDS --out "$dir" --no-figure --quiet "$@" \
     > "$dir/log.txt" 2>&1 || echo "FAILED $bench/$name (see $dir/log.txt)"
   rmdir "$dir/.lock"
   echo "$(date +%T) done  $bench/$name"

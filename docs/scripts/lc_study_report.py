@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from analysis.metrics import metrics_table, stability_metrics  # noqa: E402
+from lcne.analysis.metrics import metrics_table, stability_metrics  # noqa: E402
 
 BENCHMARKS = ("split-mnist", "rotated-mnist")
 #: configuration (directory of lc_study.sh) -> (row name, LC, front end); table order

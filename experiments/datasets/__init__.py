@@ -1,14 +1,17 @@
-"""Loaders and task definitions for image benchmarks the user downloads themselves.
+"""Dataset loaders: the embedded MNIST subset, MNIST-format IDX files, and the image
+benchmarks the user downloads themselves.
 
+* :func:`load_mnist`, :func:`load_embedded_mnist`, :func:`load_mnist_idx`,
+  :func:`save_mnist_idx` - MNIST (and Fashion-MNIST) images as :class:`ImageSet` pairs
+  (:mod:`lcne.experiments.datasets.mnist`).
 * :func:`load_cifar10`, :func:`load_cifar100` - CIFAR python-pickle batches.
 * :func:`load_miniimagenet` - mini-ImageNet cache files (pickle or npz).
 * :func:`split_cifar10`, :func:`domain_cifar100`, :func:`split_miniimagenet` -
   per-task index arrays (:class:`TaskSplit`); :data:`IMAGE_BENCHMARKS` ties them together.
 
 Nothing here downloads anything.  Pickles are read with restricted unpickling
-(:mod:`experiments.datasets.safe_pickle`), so a dataset file cannot run code.
+(:mod:`lcne.experiments.datasets.safe_pickle`), so a dataset file cannot run code.
 Any missing or malformed file raises :class:`DataFormatError` with one line naming it.
-The embedded MNIST subset lives in :mod:`experiments.data`, not here.
 """
 from .cifar import load_cifar10, load_cifar100
 from .cifar_tasks import (
@@ -23,6 +26,7 @@ from .cifar_tasks import (
 from .errors import DataFileNotFoundError, DataFormatError
 from .image_dataset import ImageDataset
 from .miniimagenet import load_miniimagenet
+from .mnist import ImageSet, load_embedded_mnist, load_mnist, load_mnist_idx, save_mnist_idx
 from .safe_pickle import RestrictedUnpickler, safe_load_pickle
 
 __all__ = [
@@ -32,13 +36,18 @@ __all__ = [
     "DataFileNotFoundError",
     "DataFormatError",
     "ImageDataset",
+    "ImageSet",
     "RestrictedUnpickler",
     "TaskSplit",
     "domain_cifar100",
     "load_benchmark",
     "load_cifar10",
     "load_cifar100",
+    "load_embedded_mnist",
     "load_miniimagenet",
+    "load_mnist",
+    "load_mnist_idx",
+    "save_mnist_idx",
     "safe_load_pickle",
     "split_cifar10",
     "split_miniimagenet",

@@ -148,7 +148,7 @@ def split_cifar10(dataset: ImageDataset, n_tasks: int = 5) -> TaskSplit:
     Parameters
     ----------
     dataset : ImageDataset
-        From :func:`~experiments.datasets.load_cifar10`.
+        From :func:`~lcne.experiments.datasets.load_cifar10`.
     n_tasks : int
         Must divide 10.
     """
@@ -179,7 +179,7 @@ def domain_cifar100(
     Parameters
     ----------
     dataset : ImageDataset
-        From :func:`~experiments.datasets.load_cifar100`.
+        From :func:`~lcne.experiments.datasets.load_cifar100`.
     groups : sequence of (name, fine class names)
         One entry per task.  When the dataset carries coarse labels and a
         group's name is a CIFAR-100 superclass, every image of the group's fine
@@ -222,7 +222,7 @@ def split_miniimagenet(
     Parameters
     ----------
     dataset : ImageDataset
-        From :func:`~experiments.datasets.load_miniimagenet`.
+        From :func:`~lcne.experiments.datasets.load_miniimagenet`.
     n_tasks, classes_per_task : int
         5 x 10 in the paper.
     classes : sequence of int, optional
@@ -252,13 +252,13 @@ class ImageBenchmark:
     name : str
         Benchmark name, as on the command line (``split-cifar10`` ...).
     loader : str
-        Name of the loading function in :mod:`experiments.datasets`; it takes the data directory.
+        Name of the loading function in :mod:`lcne.experiments.datasets`; it takes the data directory.
     make_tasks : callable
         Loaded :class:`ImageDataset` -> :class:`TaskSplit`.
     in_size, n_classes : int
-        Image side and head width for :class:`models.resnet.SlimResNet18`.
+        Image side and head width for :class:`lcne.models.resnet.SlimResNet18`.
     normalization : str
-        Key of :data:`experiments.augment.NORMALIZATION`.
+        Key of :data:`lcne.experiments.augment.NORMALIZATION`.
     crop_padding : int
         Zero padding of the training random crop.
     iterations_per_task, eta, batch_size, lr

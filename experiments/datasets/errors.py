@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from os import PathLike
 
-from experiments.errors import DataError
+from lcne.experiments.errors import DataError
 
 __all__ = ["DataFileNotFoundError", "DataFormatError", "data_error"]
 
@@ -17,7 +17,7 @@ class DataFormatError(DataError):
     """A dataset file is missing, truncated, corrupt, or not in the expected format.
 
     The message is a single line that names the file.  A ``ValueError`` (and the
-    project's ``experiments.errors.DataError``, which the CLI prints as one line).
+    project's ``lcne.experiments.errors.DataError``, which the CLI prints as one line).
     """
 
 

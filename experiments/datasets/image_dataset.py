@@ -19,7 +19,7 @@ class ImageDataset:
     train_images, test_images : ndarray of uint8, shape (N, C, H, W)
         Raw pixel values 0-255, channels first.  Conversion to float,
         augmentation and normalisation happen later, in torch
-        (:mod:`experiments.augment`).
+        (:mod:`lcne.experiments.augment`).
     train_labels, test_labels : ndarray of int64, shape (N,)
         Class index per image, ``0 <= label < len(class_names)``.
     class_names : tuple of str

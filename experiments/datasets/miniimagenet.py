@@ -15,7 +15,7 @@ file (any one spelling per split)          classes    images   image size
 Pickle format (``.pkl`` / ``.pickle``)
     A dict with ``image_data``: uint8 array (N, 84, 84, 3), height-width-channel,
     and ``class_dict``: ``{synset id (str): list of indices into image_data}``.
-    Read with restricted unpickling (:mod:`experiments.datasets.safe_pickle`); no
+    Read with restricted unpickling (:mod:`lcne.experiments.datasets.safe_pickle`); no
     code in the file is ever run.
 
 npz format (``.npz``, same stem)

@@ -31,7 +31,7 @@ def plot_validation(result, path=None, max_cells: int = 100, window_ms=None):
     """
     from matplotlib.figure import Figure  # no pyplot: no backend or global figure state
 
-    from analysis.style import OKABE_ITO, TWO_COLUMN, apply_style
+    from lcne.analysis.style import OKABE_ITO, TWO_COLUMN, apply_style
 
     apply_style()
     cfg, rm = result.config, result.rate_model

@@ -244,3 +244,9 @@ class ReplayGain(GainController):
 
     def config(self):
         return {"name": self.name, "iterations": int(self.trace.shape[1])}
+
+
+# The explicit LC models register themselves here ('gilzenrat-phasic', 'gilzenrat-tonic',
+# 'adaptive'); importing them last keeps the registry complete whichever module a user
+# imports first (they need only the names defined above).
+from lcne import lc_adapters as _lc_adapters  # noqa: E402,F401  (registration side effect)

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from lcne.adaptive_gain import ADAPTIVE_GAIN_DEFAULTS, AdaptiveGainLC
-from lcne.controller import GainController, register_controller
+from lcne.gain_controllers import GainController, register_controller
 from lcne.errors import LCParameterError, as_param, check_positive, check_range
 from lcne.gilzenrat import GILZENRAT_DEFAULTS, GilzenratLC
 from lcne.release import NERelease

@@ -14,7 +14,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from experiments.errors import DataError
+from lcne.experiments.errors import DataError
 
 __all__ = ["ImageSet", "load_embedded_mnist", "load_mnist_idx", "load_mnist", "save_mnist_idx"]
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def load_embedded_mnist() -> Tuple[ImageSet, ImageSet]:
 
     Returns 4,000 training and 1,000 test images; the split is fixed (PROVENANCE.md).
     """
-    with resources.files("experiments.data").joinpath("mnist5k.npz").open("rb") as fh:
+    with resources.files("lcne.experiments.datasets").joinpath("mnist5k.npz").open("rb") as fh:
         with np.load(fh) as z:
             images, labels = z["images"], z["labels"].astype(np.int64)
     rng = np.random.default_rng(EMBEDDED_SPLIT_SEED)
@@ -137,7 +137,7 @@ def save_mnist_idx(train: ImageSet, test: ImageSet, data_dir, compress: bool = F
     the embedded subset. Each file is written atomically; ``compress`` adds ``.gz``.
     Returns ``data_dir``.
     """
-    from experiments.results import atomic_path  # keeps this module free of xarray
+    from lcne.experiments.results import atomic_path  # keeps this module free of xarray
 
     data_dir = Path(data_dir).expanduser()
     splits = {"train": train, "test": test}
