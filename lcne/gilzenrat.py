@@ -136,8 +136,10 @@ class GilzenratLC:
         Weight of the target decision unit onto the LC. :meth:`simulate` takes the input
         already weighted; ``w_vX1`` is used by :meth:`input_from_activity`.
     h0, u0 : float
-        Initial LC activity h(v) and NE release u (published initial state, notes §1.3);
-        the initial ``v0 = (h0 - (1 - C) d) / C``.
+        Initial LC activity h(v) and NE release u: the published initial state of
+        Gilzenrat et al. (2002) and Nieuwenhuis et al. (2005) as set in PsyNeuLink's model
+        scripts (``GilzenratModel.py``, ``Nieuwenhuis2005Model.py``; table in
+        ``docs/lc_models.md`` section 1); the initial ``v0 = (h0 - (1 - C) d) / C``.
     noise : float >= 0, default 0
         Standard deviation of Gaussian noise added to the input ``I`` of eq. 6. One sample
         is drawn per integration step and held over that step, as in the published Euler

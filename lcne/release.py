@@ -11,9 +11,14 @@ Gilzenrat model the slow variable u obeys exactly this equation with ``r = h(v)`
 ``tau_ne = tau_u``; a separate release stage lets the NE time course be slower (sensor
 or voltammetry time scales) than the LC recovery variable.
 
-Time constants (notes §4.2): the model convention is ~250 ms (Gilzenrat tau_u = 5 units
-at 50 ms/unit; NEST's neuromodulator trace tau_n = 200 ms); fluorescent NE sensors and
-voltammetry show decays of ~1-2 s. Microdialysis (minutes) is too slow to constrain it.
+Time constants (sources in ``docs/lc_models.md`` section 2 and
+``docs/biological_reference.md``): the model convention is ~250 ms (Gilzenrat et al. 2002,
+Neural Networks 15:647, tau_u = 5 units at 50 ms/unit; the neuromodulator trace of NEST's
+``stdp_dopamine_synapse``, Potjans et al. 2010, Front Comput Neurosci 4:141, has
+tau_n = 200 ms); the fluorescent NE sensor GRAB_NE (Feng et al. 2019, Neuron 102:745) and
+voltammetry show decays of ~1-2 s (the sensor's off kinetics are not checked against the
+primary source, see ``docs/biological_reference.md``). Microdialysis (minutes) is too slow
+to constrain it.
 
 The update is exact for an input held constant over each step,
 ``NE <- q r + (NE - q r) exp(-dt / tau_ne)``, so it is stable for any step.
@@ -40,7 +45,7 @@ __all__ = ["NE_RELEASE_PRESETS", "NERelease"]
 
 logger = logging.getLogger(__name__)
 
-#: clearance time constants in milliseconds (notes §4.2 recommendation)
+#: clearance time constants in milliseconds (sources in the module docstring and docs/lc_models.md)
 NE_RELEASE_PRESETS = {
     "model": 250.0,  # Gilzenrat tau_u at 50 ms/unit; NEST tau_n = 200 ms
     "sensor": 1500.0,  # GRAB_NE / FSCV-like decay, ~1-2 s

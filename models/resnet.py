@@ -1,13 +1,18 @@
 """Slim ResNet-18 with a gain-modulated linear head, batched over independent runs.
 
-Architecture (paper-notes §2.3; the reduced ResNet-18 common in continual
-learning): 3x3 stem convolution with ``nf`` channels, four stages of two
-BasicBlocks with ``nf, 2nf, 4nf, 8nf`` channels and strides 1, 2, 2, 2, 3x3
-convolutions without bias, BatchNorm after every convolution, 1x1 projection
-shortcuts where shape changes, ``avg_pool2d(., 4)`` and flattening.  With
+Architecture: the "slim ResNet-18" of Rodriguez-Garcia, Ghosh & Ramaswamy (2025),
+"Noradrenergic-inspired gain modulation attenuates the stability gap in joint training",
+arXiv:2507.14056, as built in the authors' code (github.com/alejandrorg00/ngm-sgd_project),
+which is the reduced ResNet-18 of Lopez-Paz & Ranzato (2017, NeurIPS) common in continual
+learning; ``docs/cifar.md`` section 5 describes it.  A 3x3 stem convolution with ``nf``
+channels, four stages of two BasicBlocks with ``nf, 2nf, 4nf, 8nf`` channels and strides
+1, 2, 2, 2, 3x3 convolutions without bias, BatchNorm after every convolution, 1x1
+projection shortcuts where shape changes, ``avg_pool2d(., 4)`` and flattening.  With
 ``nf = 20`` the feature has 160 entries for 32x32 input and 640 for 84x84.
 
-Only the classifier carries the gain (paper-notes §1.1)::
+Only the classifier carries the gain (Rodriguez-Garcia et al. 2025, arXiv:2507.14056,
+restrict the modulation to the last layer of the ResNet; the authors' code scales the rows
+of the head weight, ``F.linear(x, W * g[:, None], b)``)::
 
     logits = g * (feat @ W.T) + b        g: one scalar per run, b frozen at 0
 
@@ -176,9 +181,11 @@ class SlimResNet18(nn.Module):
     Notes
     -----
     * The gain is a plain input, never a parameter: the caller keeps g(t) and
-      passes the current value (the one-step lag of paper-notes §1.3 lives in
-      the training loop, not here).  Gradients with respect to the head weight
-      therefore carry the factor g, as in the paper.
+      passes the current value.  The one-step lag of the gain update
+      g(t+1) = gamma g(t) + (1 - gamma) g0 + eta H(t) (Rodriguez-Garcia et al.
+      2025, arXiv:2507.14056, Eq. 4 of v2) lives in the training loop, not here
+      (``docs/protocol.md``, "One training iteration").  Gradients with respect
+      to the head weight therefore carry the factor g, as in the paper.
     * The head bias is a zero buffer (the paper's code never optimises it), so
       no optimizer can move it.
     * Parameters of different runs never interact: losses summed over runs give
@@ -310,7 +317,10 @@ class SlimResNet18(nn.Module):
         """``torch.optim.SGD`` parameter groups of the paper's CIFAR NGM optimizer.
 
         Momentum 0.9 on the backbone, plain SGD (momentum 0) on the gained head
-        weight, both at ``lr`` (paper-notes §1.4).  Baselines (SGD, MSGD, Adam)
+        weight, both at ``lr``, as in the authors' v1 code for the CIFAR benchmarks
+        (github.com/alejandrorg00/ngm-sgd_project; the paper, arXiv:2507.14056,
+        Algorithm 1, writes plain SGD on the weights; see ``docs/cifar.md`` section 5).
+        Baselines (SGD, MSGD, Adam)
         take ``model.parameters()`` directly: the head bias is a buffer, so it
         is excluded there too, as in the authors' code.
 

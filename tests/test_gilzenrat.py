@@ -1,8 +1,9 @@
 """GilzenratLC: presets, integration accuracy, published behaviour, errors.
 
 Reference values: scipy's solve_ivp at tight tolerance (independent integrator), the
-regression numbers of lcne-notes §1.3 (noise-free re-run of the published model), and
-fixed points found with brentq.
+regression numbers of ``docs/lc_models.md`` section 1 ("Time scales": a noise-free re-run
+of the published model of Gilzenrat et al. 2002, Neural Networks 15:647-663), and fixed
+points found with brentq.
 """
 import math
 
@@ -103,10 +104,10 @@ def test_input_during_last_step_does_not_change_the_samples():
 
 
 @pytest.mark.parametrize("name, h_rest, gain_rest", [
-    ("gilzenrat2002_phasic", 0.115, 0.85),  # notes §1.3 pre-target values
+    ("gilzenrat2002_phasic", 0.115, 0.85),  # pre-target values of the noise-free re-run
     ("gilzenrat2002_tonic", 0.19, 1.07),
 ])
-def test_resting_state_matches_notes_and_fixed_point(name, h_rest, gain_rest):
+def test_resting_state_matches_regression_values_and_fixed_point(name, h_rest, gain_rest):
     lc = GilzenratLC.preset(name)
     ds = lc.simulate(np.full(1001, REST_INPUT), 0.01)  # 10 units, as before target onset
     assert float(ds.h[-1]) == pytest.approx(h_rest, abs=0.005)
@@ -190,7 +191,11 @@ def test_tonic_mode_raised_baseline_and_weaker_phasic_response():
 
 
 def _behavioural_network(C, h0, u0, k=3.0):
-    """The published decision network (notes §1.3), Euler dt = 0.02, LC by GilzenratLC."""
+    """The published decision network, Euler dt = 0.02, LC by GilzenratLC.
+
+    Gilzenrat et al. 2002, Neural Networks 15:647-663; weights and biases as in PsyNeuLink's
+    ``GilzenratModel.py`` (LC parameters in docs/lc_models.md section 1).
+    """
     lc = GilzenratLC.preset("gilzenrat2002_phasic", C=C, h0=h0, u0=u0, k=k)
     dt = 0.02
     v, u = float(lc.v0), float(lc.u0)
@@ -213,7 +218,7 @@ def _behavioural_network(C, h0, u0, k=3.0):
     return np.array(rows)
 
 
-def test_closed_loop_published_model_reproduces_notes_numbers():
+def test_closed_loop_published_model_reproduces_regression_numbers():
     rec = _behavioural_network(0.95, 0.07, 0.14)
     t, h, u, g = rec.T
     pre = t <= 10.0 + 1e-9

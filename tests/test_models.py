@@ -42,7 +42,11 @@ def test_batched_equals_single_runs():
 
 
 def test_relu_homogeneity_logits_scale_as_g_cubed():
-    """With zero biases the three gained layers scale the logits by g**3 (paper-notes §1.1)."""
+    """With zero biases the three gained layers scale the logits by g**3.
+
+    ReLU is positively homogeneous (relu(g z) = g relu(z) for g > 0), so each gained layer
+    passes its factor g on to the next one.
+    """
     net = GainMLP(n_runs=1)
     net.reset_parameters([torch.Generator().manual_seed(0)])
     x = torch.randn(4, 784)
