@@ -197,14 +197,14 @@ def collect_imports(root: Path = REPO_ROOT) -> list[Import]:
 
 
 def layer_edges(records: list[Import]) -> Counter:
-    """(importer layer, imported layer) -> number of imports, between different layers
-    of the package (the standard library and third-party packages left out)."""
-    edges: Counter = Counter()
+    """(importer layer, imported layer) -> number of import statements, between different
+    layers of the package (the standard library and third-party packages left out)."""
+    statements = set()
     for rec in records:
         src, dst = layer_of(rec.importer), layer_of(rec.target)
         if dst is not None and src != dst:
-            edges[(src, dst)] += 1
-    return edges
+            statements.add((src, dst, rec.path, rec.line))
+    return Counter((src, dst) for src, dst, _, _ in statements)
 
 
 def module_edges(records: list[Import], known: set[str], import_time_only: bool = True) -> dict[str, set[str]]:
@@ -299,8 +299,9 @@ def report(root: Path = REPO_ROOT, modules: bool = False) -> str:
     """The text report printed by the script."""
     records = collect_imports(root)
     known = set(module_files(root))
-    out = [f"{len(known)} modules, {len(records)} imports (module level and inside functions)", ""]
-    out.append("Layer graph (importer -> imported: number of imports):")
+    statements = len({(r.path, r.line) for r in records})
+    out = [f"{len(known)} modules, {statements} import statements (module level and inside functions)", ""]
+    out.append("Layer graph (importer -> imported: number of import statements):")
     edges = layer_edges(records)
     order = {name: i for i, name in enumerate(LAYERS + (BARE, UNRESOLVED))}
     for (src, dst), n in sorted(edges.items(), key=lambda e: (order[e[0][0]], order[e[0][1]])):
@@ -308,12 +309,12 @@ def report(root: Path = REPO_ROOT, modules: bool = False) -> str:
     if not edges:
         out.append("  (none)")
     out.append("")
-    cycles = layer_cycles(records)
-    out.append("Layer-level cycles (any import): " + ("none" if not cycles else ""))
-    out.extend("  " + " <-> ".join(c) for c in cycles)
-    cycles = module_cycles(records, known)
-    out.append("Module-level import cycles (import-time imports only): " + ("none" if not cycles else ""))
-    out.extend("  " + " <-> ".join(c) for c in cycles)
+    for title, cycles in (
+        ("Layer-level cycles (any import)", layer_cycles(records)),
+        ("Module-level import cycles (import-time imports only)", module_cycles(records, known)),
+    ):
+        out.append(f"{title}: {'none' if not cycles else len(cycles)}")
+        out.extend("  " + " <-> ".join(c) for c in cycles)
     if modules:
         out.append("")
         out.append("Module edges (import time):")
