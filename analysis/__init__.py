@@ -1,45 +1,53 @@
 """Analysis of results files: metrics, gain-gap relations, biology comparison, figures.
 
-Reads results (xarray Datasets written by ``lcne run`` / ``lcne sweep``); never trains.
+Reads results (xarray Datasets written by ``lcne run`` / ``lcne sweep``) through the one
+reader, :mod:`lcne.analysis.results_io`; never trains. The names below load on first use,
+so importing one submodule (say :mod:`lcne.analysis.schema`) does not import matplotlib.
 """
-from lcne.analysis import biology
-from lcne.analysis.figure_set import make_figure_set
-from lcne.analysis.gap_gain import (
-    bootstrap_ci,
-    gain_features,
-    gain_gap_xcorr,
-    gap_features,
-    lagged_xcorr,
-    regress,
-    relate,
-    seed_statistics,
-    switch_table,
-    task_complexity,
-    xcorr_summary,
-)
-from lcne.analysis.metrics import metrics_table, propagated_metrics, stability_metrics
-from lcne.analysis.results_io import load_results, open_results, run_info
-from lcne.analysis.synthetic import synthetic_results
+from __future__ import annotations
 
-__all__ = [
-    "biology",
-    "bootstrap_ci",
-    "gain_features",
-    "gain_gap_xcorr",
-    "gap_features",
-    "lagged_xcorr",
-    "load_results",
-    "make_figure_set",
-    "metrics_table",
-    "open_results",
-    "propagated_metrics",
-    "regress",
-    "relate",
-    "run_info",
-    "seed_statistics",
-    "stability_metrics",
-    "switch_table",
-    "synthetic_results",
-    "task_complexity",
-    "xcorr_summary",
-]
+import importlib
+
+#: public name -> submodule that defines it (loaded on first access, PEP 562)
+_EXPORTS = {
+    "biology": None,
+    "make_figure_set": "figure_set",
+    "bootstrap_ci": "gap_gain",
+    "gain_features": "gap_gain",
+    "gain_gap_xcorr": "gap_gain",
+    "gap_features": "gap_gain",
+    "lagged_xcorr": "gap_gain",
+    "regress": "gap_gain",
+    "relate": "gap_gain",
+    "seed_statistics": "gap_gain",
+    "switch_table": "gap_gain",
+    "task_complexity": "gap_gain",
+    "xcorr_summary": "gap_gain",
+    "metrics_table": "metrics",
+    "propagated_metrics": "metrics",
+    "stability_metrics": "metrics",
+    "ResultsError": "results_io",
+    "load_results": "results_io",
+    "open_results": "results_io",
+    "open_sweep": "results_io",
+    "run_info": "results_io",
+    "synthetic_results": "synthetic",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'lcne.analysis' has no attribute {name!r}")
+    module = _EXPORTS[name]
+    if module is None:  # a subpackage exported under its own name
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -8,9 +8,9 @@ every axis states its unit.
 =========================  ===================================================================
 file stem                  content
 =========================  ===================================================================
-``task1_<benchmark>``      task-1 accuracy (%), task-1 loss (nats), gain and LC state per optimizer
-``metrics``                avg-ACC, avg-min-ACC, WC-ACC (%), avg-SG per optimizer and benchmark
-``transition_sg``          SG_k per transition, per optimizer and benchmark
+``task1_<benchmark>``      task-1 accuracy (%), task-1 loss (nats), gain and LC state per method
+``metrics``                avg-ACC, avg-min-ACC, WC-ACC (%), avg-SG per method and benchmark
+``transition_sg``          SG_k per transition, per method and benchmark
 ``task_complexity``        mean gain per context with the linear fit (NGM-SGD)
 ``gain_gap``               gap depth against gain peak at every switch, with fit and CI band
 ``biology``                model vs biology: pupil prediction, gain in ms, feature agreement
@@ -75,13 +75,13 @@ def primary_by_benchmark(datasets: Sequence[xr.Dataset]) -> Dict[str, xr.Dataset
     """One results file per benchmark for the per-benchmark figures.
 
     Among files of the same benchmark (e.g. an eta sweep) the one with the most
-    optimizers wins, then the most seeds, then the first given.
+    methods wins, then the most seeds, then the first given.
     """
     best: Dict[str, xr.Dataset] = {}
     for ds in datasets:
         b = run_info(ds)["benchmark"]
-        key = (ds.sizes["optimizer"], ds.sizes["seed"])
-        if b not in best or key > (best[b].sizes["optimizer"], best[b].sizes["seed"]):
+        key = (ds.sizes["method"], ds.sizes["seed"])
+        if b not in best or key > (best[b].sizes["method"], best[b].sizes["seed"]):
             best[b] = ds
     return best
 
@@ -103,14 +103,14 @@ def fig_task1(ds: xr.Dataset, *, eval_task: int = 1):
     ax_acc = axes[0]
     ax_gain = axes[1 + has_loss]
     acc = task1_accuracy(ds, eval_task)
-    for i, opt in enumerate(ds["optimizer"].values):
+    for i, opt in enumerate(ds["method"].values):
         opt = str(opt)
         c = color_for(opt, i)
-        series = [(ax_acc, 100 * acc.sel(optimizer=opt).values)]
+        series = [(ax_acc, 100 * acc.sel({"method": opt}).values)]
         if has_loss:
-            series.append((axes[1], ds["loss"].sel(optimizer=opt, eval_task=eval_task)
+            series.append((axes[1], ds["loss"].sel({"method": opt, "eval_task": eval_task})
                            .transpose("seed", "iteration").values))
-        series.append((ax_gain, ds["gain"].sel(optimizer=opt).transpose("seed", "iteration").values))
+        series.append((ax_gain, ds["gain"].sel({"method": opt}).transpose("seed", "iteration").values))
         for ax, y in series:
             m, s = np.nanmean(y, axis=0), np.nanstd(y, axis=0)
             ax.plot(it, m, color=c, label=label_for(opt), lw=0.8)
@@ -119,8 +119,8 @@ def fig_task1(ds: xr.Dataset, *, eval_task: int = 1):
         ax_lc = axes[-1]
         styles = ["-", "--", ":", "-."]
         for j, var in enumerate(lc_vars):
-            for i, opt in enumerate(ds["optimizer"].values):
-                y = ds[var].sel(optimizer=opt).transpose("seed", "iteration").values
+            for i, opt in enumerate(ds["method"].values):
+                y = ds[var].sel({"method": opt}).transpose("seed", "iteration").values
                 if np.nanmax(y) - np.nanmin(y) > 0:
                     ax_lc.plot(it, np.nanmean(y, axis=0), color=color_for(str(opt), i), ls=styles[j % 4], lw=0.8,
                                label=f"{var} ({label_for(str(opt))})")
@@ -130,7 +130,7 @@ def fig_task1(ds: xr.Dataset, *, eval_task: int = 1):
         _switch_lines(ax, I, T)
     ax_acc.set_ylabel(f"task-{eval_task} accuracy (%)")
     ax_acc.set_ylim(0, 101)
-    ax_acc.legend(loc="lower right", ncol=ds.sizes["optimizer"], frameon=False)
+    ax_acc.legend(loc="lower right", ncol=ds.sizes["method"], frameon=False)
     if has_loss:
         axes[1].set_ylabel(f"task-{eval_task} loss\n(nats)")
     ax_gain.set_ylabel("gain g\n(dimensionless)")
@@ -150,14 +150,14 @@ def _benchmarks_and_methods(datasets):
     prim = primary_by_benchmark(datasets)
     methods: List[str] = []
     for ds in prim.values():
-        for o in ds["optimizer"].values:
+        for o in ds["method"].values:
             if str(o) not in methods:
                 methods.append(str(o))
     return prim, methods
 
 
 def fig_metrics(datasets: Sequence[xr.Dataset], *, convention: str = "code"):
-    """Summary metrics per optimizer and benchmark; error bars: the paper's propagated sd."""
+    """Summary metrics per method and benchmark; error bars: the paper's propagated sd."""
     from lcne.analysis.metrics import metrics_table
 
     plt = _plt()
@@ -210,9 +210,9 @@ def fig_transition_sg(datasets: Sequence[xr.Dataset]):
         info = run_info(ds)
         acc = task1_accuracy(ds)
         for j, opt in enumerate(methods):
-            if opt not in [str(o) for o in ds["optimizer"].values]:
+            if opt not in [str(o) for o in ds["method"].values]:
                 continue
-            curves = acc.sel(optimizer=opt).values
+            curves = acc.sel({"method": opt}).values
             vals, errs = propagated_metrics(curves.mean(0), curves.std(0), info["iterations_per_task"])
             k = np.arange(2, info["n_tasks"] + 1)
             ax.errorbar(k, vals["sg"], yerr=errs["sg"], color=color_for(opt, j), marker="o", ms=3, lw=0.8,
@@ -227,16 +227,16 @@ def fig_transition_sg(datasets: Sequence[xr.Dataset]):
     return fig
 
 
-def fig_task_complexity(datasets: Sequence[xr.Dataset], *, optimizer: str = "ngm"):
+def fig_task_complexity(datasets: Sequence[xr.Dataset], *, method: str = "ngm"):
     """Mean gain per context (seed mean ± sd) with the paper's linear fit."""
     from lcne.analysis.gap_gain import task_complexity
 
     plt = _plt()
     prim = {b: ds for b, ds in primary_by_benchmark(datasets).items()
-            if optimizer in [str(o) for o in ds["optimizer"].values]}
+            if method in [str(o) for o in ds["method"].values]}
     fig, ax = plt.subplots(figsize=(ONE_COLUMN, 2.4))
     for i, (b, ds) in enumerate(prim.items()):
-        tc = task_complexity(ds, optimizer=optimizer, n_boot=500)
+        tc = task_complexity(ds, method=method, n_boot=500)
         pt = tc.per_task.groupby("task")["mean_gain"]
         m, s = pt.mean(), pt.std(ddof=1)
         c = color_for(b, i + 4)
@@ -250,12 +250,12 @@ def fig_task_complexity(datasets: Sequence[xr.Dataset], *, optimizer: str = "ngm
     ax.set_xlabel("context (task index)")
     ax.set_ylabel("mean gain in context (dimensionless)")
     ax.legend(frameon=False, fontsize=6, loc="best")
-    ax.set_title(f"{label_for(optimizer)}: gain as a task-complexity readout")
+    ax.set_title(f"{label_for(method)}: gain as a task-complexity readout")
     fig.tight_layout()
     return fig
 
 
-def fig_gain_gap(datasets: Sequence[xr.Dataset], *, optimizer: str = "ngm", x: str = "gain_peak",
+def fig_gain_gap(datasets: Sequence[xr.Dataset], *, method: str = "ngm", x: str = "gain_peak",
                  y: str = "depth_rel", table=None, colour_by: str = "eta"):
     """Gap size against gain peak at every switch (all files, seeds and eta), per benchmark.
 
@@ -266,8 +266,8 @@ def fig_gain_gap(datasets: Sequence[xr.Dataset], *, optimizer: str = "ngm", x: s
     from lcne.analysis.gap_gain import switch_table
 
     plt = _plt()
-    tab = switch_table(list(datasets), optimizers=[optimizer]) if table is None else table
-    tab = tab[tab["optimizer"] == optimizer]
+    tab = switch_table(list(datasets), methods=[method]) if table is None else table
+    tab = tab[tab["method"] == method]
     benches = list(dict.fromkeys(tab["benchmark"]))
     if colour_by not in ("eta", "switch"):
         raise ValueError(f"colour_by: {colour_by!r}; allowed: eta, switch")
@@ -330,7 +330,7 @@ def fig_biology(comparison):
     dt = cmp.mapping.ms_per_iteration
     ex = cmp.response.excursion
     t = np.arange(ex.size) * dt
-    ax.plot(t[1:], ex[1:], color=color_for(cmp.response.optimizer), lw=1.0, marker=".", ms=2,
+    ax.plot(t[1:], ex[1:], color=color_for(cmp.response.method), lw=1.0, marker=".", ms=2,
             label=f"model {cmp.response.signal}")
     spans = (("latency", "#56B4E9", "LC phasic latency"), ("decay_tau", "#E69F00", "NE decay time constant"))
     for feat, colour, name in spans:
@@ -348,7 +348,7 @@ def fig_biology(comparison):
     # B: pupil prediction vs kernel
     ax = axes[1]
     pup = cmp.pupil
-    ax.plot(pup["t_ms"] / 1000, pup["model"], color=color_for(cmp.response.optimizer), lw=1.0,
+    ax.plot(pup["t_ms"] / 1000, pup["model"], color=color_for(cmp.response.method), lw=1.0,
             label="model ⊛ pupil kernel")
     ax.plot(pup["t_ms"] / 1000, pup["reference"], color="k", lw=0.9, ls="--", label="pupil impulse response")
     ax.set_xlim(-0.5, min(8.0, float(pup["t_ms"].max()) / 1000))
@@ -389,7 +389,7 @@ def fig_biology(comparison):
 
 # --------------------------------------------------------------------------- driver
 
-def make_figure_set(results, out_dir, *, formats: Sequence[str] = ("pdf", "png"), optimizer: str = "ngm",
+def make_figure_set(results, out_dir, *, formats: Sequence[str] = ("pdf", "png"), method: str = "ngm",
                     ms_per_iteration: Optional[float] = None, convention: str = "code") -> List[Path]:
     """Write every figure of the set for the given results.
 
@@ -401,7 +401,7 @@ def make_figure_set(results, out_dir, *, formats: Sequence[str] = ("pdf", "png")
         Created if needed.
     formats : sequence of str
         File formats (default vector PDF and PNG).
-    optimizer : str
+    method : str
         Method whose gain is analysed in the gain figures.
     ms_per_iteration : float, optional
         Time mapping for the biology figure (default: fitted, see
@@ -425,12 +425,12 @@ def make_figure_set(results, out_dir, *, formats: Sequence[str] = ("pdf", "png")
         written += save_all(fig_task1(ds), out / f"task1_{b}", formats)
     written += save_all(fig_metrics(datasets, convention=convention), out / "metrics", formats)
     written += save_all(fig_transition_sg(datasets), out / "transition_sg", formats)
-    with_gain = [ds for ds in datasets if optimizer in [str(o) for o in ds["optimizer"].values]]
+    with_gain = [ds for ds in datasets if method in [str(o) for o in ds["method"].values]]
     if with_gain:
-        written += save_all(fig_task_complexity(with_gain, optimizer=optimizer), out / "task_complexity", formats)
-        written += save_all(fig_gain_gap(with_gain, optimizer=optimizer), out / "gain_gap", formats)
-        cmp = compare_to_biology(with_gain, optimizer=optimizer, ms_per_iteration=ms_per_iteration)
+        written += save_all(fig_task_complexity(with_gain, method=method), out / "task_complexity", formats)
+        written += save_all(fig_gain_gap(with_gain, method=method), out / "gain_gap", formats)
+        cmp = compare_to_biology(with_gain, method=method, ms_per_iteration=ms_per_iteration)
         written += save_all(fig_biology(cmp), out / "biology", formats)
     else:
-        log.warning("no results contain optimizer %r: gain figures skipped", optimizer)
+        log.warning("no results contain method %r: gain figures skipped", method)
     return written

@@ -1,4 +1,4 @@
-"""The main run figure: task-1 accuracy per optimizer with the gain trace below it."""
+"""The main run figure: task-1 accuracy per method with the gain trace below it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,9 +21,9 @@ def _label(name: str) -> str:
 def plot_task1_with_gain(ds: xr.Dataset, eval_task: int = 1, title: str = None):
     """Figure with two panels sharing the iteration axis.
 
-    Top: accuracy (%) on ``eval_task`` per optimizer, seed mean with a band of +-1 sd
+    Top: accuracy (%) on ``eval_task`` per method, seed mean with a band of +-1 sd
     (population sd across seeds). Bottom: gain g(t), seed mean and band, for every
-    optimizer whose gain is not constant. Dashed lines mark context switches.
+    method whose gain is not constant. Dashed lines mark context switches.
 
     Returns the matplotlib Figure.
     """
@@ -36,14 +36,14 @@ def plot_task1_with_gain(ds: xr.Dataset, eval_task: int = 1, title: str = None):
     fig, (ax_acc, ax_gain) = plt.subplots(
         2, 1, sharex=True, figsize=(TWO_COLUMN, 3.6), gridspec_kw={"height_ratios": [2.2, 1]}
     )
-    for i, opt in enumerate(ds["optimizer"].values):
+    for i, opt in enumerate(ds["method"].values):
         opt = str(opt)
         c = color_for(opt, i)
-        acc = 100 * ds["accuracy"].sel(optimizer=opt, eval_task=eval_task).values  # (seed, iter)
+        acc = 100 * ds["accuracy"].sel({"method": opt, "eval_task": eval_task}).values  # (seed, iter)
         m, s = np.nanmean(acc, 0), np.nanstd(acc, 0)
         ax_acc.plot(it, m, color=c, label=_label(opt))
         ax_acc.fill_between(it, m - s, m + s, color=c, alpha=0.2, linewidth=0)
-        g = ds["gain"].sel(optimizer=opt).values
+        g = ds["gain"].sel({"method": opt}).values
         if np.nanmax(np.abs(g - g[..., :1])) > 0:
             gm, gs = np.nanmean(g, 0), np.nanstd(g, 0)
             ax_gain.plot(it, gm, color=c, label=_label(opt))
@@ -55,7 +55,7 @@ def plot_task1_with_gain(ds: xr.Dataset, eval_task: int = 1, title: str = None):
         ax_acc.text(k * ipt + ipt * 0.02, 3, f"T{k + 1}", fontsize=7, color="0.3")
     ax_acc.set_ylabel(f"task-{eval_task} test accuracy (%)")
     ax_acc.set_ylim(0, 101)
-    ax_acc.legend(loc="lower left", ncol=len(ds["optimizer"]), frameon=False, bbox_to_anchor=(0, 1.0))
+    ax_acc.legend(loc="lower left", ncol=len(ds["method"]), frameon=False, bbox_to_anchor=(0, 1.0))
     ax_gain.set_ylabel("gain g (1)")
     ax_gain.set_xlabel("training iteration")
     ax_gain.set_xlim(it[0], it[-1] + 1)

@@ -148,7 +148,7 @@ def metrics_table(
     convention: str = "code",
     percent: bool = True,
 ) -> pd.DataFrame:
-    """Summary table over optimizers, both seed conventions side by side.
+    """Summary table over methods, both seed conventions side by side.
 
     Columns, for each of avg-ACC, avg-min-ACC, WC-ACC (percent when ``percent``) and
     avg-SG: ``<metric>`` and ``<metric>_err`` from the seed-averaged curve with
@@ -160,11 +160,11 @@ def metrics_table(
     acc = ds["accuracy"].sel(eval_task=eval_task)
     scale = 100.0 if percent else 1.0
     rows = []
-    for opt in ds["optimizer"].values:
-        curves = acc.sel(optimizer=opt).transpose("seed", "iteration").values.astype(np.float64)
+    for opt in ds["method"].values:
+        curves = acc.sel({"method": opt}).transpose("seed", "iteration").values.astype(np.float64)
         ok = np.all(np.isfinite(curves), axis=1)
         curves = curves[ok]
-        row = {"optimizer": str(opt), "n_seeds": int(ok.sum())}
+        row = {"method": str(opt), "n_seeds": int(ok.sum())}
         if not len(curves):
             rows.append(row)
             continue
@@ -180,13 +180,13 @@ def metrics_table(
         for k, v in enumerate(vals["sg"], start=2):
             row[f"sg_{k}"] = v
         rows.append(row)
-    return pd.DataFrame(rows).set_index("optimizer")
+    return pd.DataFrame(rows).set_index("method")
 
 
 def format_table(table: pd.DataFrame) -> str:
     """Plain-text rendering: paper convention ``value ± err`` and per-seed ``mean ± sd``."""
     names = {"avg_acc": "avg-ACC", "avg_min_acc": "avg-min-ACC", "wc_acc": "WC-ACC", "avg_sg": "avg-SG"}
-    head = f"{'optimizer':<22}" + "".join(f"{names[k]:>22}" for k in SUMMARY_KEYS)
+    head = f"{'method':<22}" + "".join(f"{names[k]:>22}" for k in SUMMARY_KEYS)
     lines = [head, "-" * len(head)]
     for opt, r in table.iterrows():
         if not np.isfinite(r.get("avg_acc", np.nan)):

@@ -16,7 +16,7 @@ CITATION = (
     "authors' released results)"
 )
 
-#: benchmark -> optimizer -> avg-SG, v2 Table 1
+#: benchmark -> method -> avg-SG, v2 Table 1
 V2_AVG_SG = {
     "split-mnist": {"ngm": 0.017, "msgd": 0.267, "adam": 0.283, "sgd": 0.034},
     "split-cifar10": {"ngm": 0.134, "msgd": 0.425, "adam": 0.310, "sgd": 0.241},
@@ -25,7 +25,7 @@ V2_AVG_SG = {
     "domain-cifar100": {"ngm": 0.224, "msgd": 0.232, "adam": 0.256, "sgd": 0.243},
 }
 
-#: benchmark -> optimizer -> (avg-ACC %, avg-min-ACC %, WC-ACC %, avg-SG), v1 released data
+#: benchmark -> method -> (avg-ACC %, avg-min-ACC %, WC-ACC %, avg-SG), v1 released data
 V1_TABLE = {
     "split-mnist": {
         "ngm": (99.018, 83.421, 86.374, 0.019),

@@ -1,7 +1,7 @@
 """Reproduction report: our numbers next to the paper's, paired tests, one verdict per claim.
 
 :func:`build_report` reads results Datasets (one or more per benchmark; files of the same
-benchmark are merged along ``optimizer``) and returns Markdown. For every benchmark:
+benchmark are merged along ``method``) and returns Markdown. For every benchmark:
 
 * a table of avg-ACC, avg-min-ACC, WC-ACC (percent) and avg-SG per method, in the paper's
   seed convention (seed-averaged curve), with per-seed mean ± sd and a 95 % percentile
@@ -65,7 +65,7 @@ METHOD_ORDER = ["ngm", "sgd", "msgd", "adam", "fixed-gain", "entropy-lr", "msgd-
 
 
 def merge_results(datasets: Iterable[xr.Dataset]) -> Dict[str, xr.Dataset]:
-    """Group results by benchmark; several files of one benchmark merge along ``optimizer``."""
+    """Group results by benchmark; several files of one benchmark merge along ``method``."""
     groups: Dict[str, List[xr.Dataset]] = {}
     for ds in datasets:
         groups.setdefault(ds.attrs["benchmark"], []).append(ds)
@@ -75,15 +75,15 @@ def merge_results(datasets: Iterable[xr.Dataset]) -> Dict[str, xr.Dataset]:
         parts = []
         for d in dss:  # each method keeps the learning rate it was run with (tuned settings differ)
             lr = json.loads(d.attrs.get("config", "{}")).get("lr", np.nan)
-            parts.append(d[keep].assign_coords(lr=("optimizer", [np.nan if lr is None else float(lr)]
-                                                   * d.sizes["optimizer"])))
-        merged = xr.concat(parts, dim="optimizer", join="outer", coords="minimal", compat="override")
-        names = [str(m) for m in merged["optimizer"].values]
+            parts.append(d[keep].assign_coords(lr=("method", [np.nan if lr is None else float(lr)]
+                                                   * d.sizes["method"])))
+        merged = xr.concat(parts, dim="method", join="outer", coords="minimal", compat="override")
+        names = [str(m) for m in merged["method"].values]
         first = {}
         for i, m in enumerate(names):
             first.setdefault(m, i)
         order = sorted(first, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else len(METHOD_ORDER), m))
-        merged = merged.isel(optimizer=[first[m] for m in order])
+        merged = merged.isel(method=[first[m] for m in order])
         merged.attrs = dict(dss[0].attrs)
         out[bench] = merged
     return out
@@ -91,7 +91,7 @@ def merge_results(datasets: Iterable[xr.Dataset]) -> Dict[str, xr.Dataset]:
 
 def _per_seed(ds: xr.Dataset, method: str, convention: str) -> pd.DataFrame:
     ipt = int(ds.attrs["iterations_per_task"])
-    acc = ds["accuracy"].sel(optimizer=method, eval_task=1).transpose("seed", "iteration")
+    acc = ds["accuracy"].sel({"method": method, "eval_task": 1}).transpose("seed", "iteration")
     rows = {}
     for seed, curve in zip(acc["seed"].values, acc.values.astype(float)):
         if np.all(np.isfinite(curve)):
@@ -127,14 +127,14 @@ def benchmark_tables(ds: xr.Dataset, convention: str = "code") -> pd.DataFrame:
     ipt = int(ds.attrs["iterations_per_task"])
     bench = ds.attrs["benchmark"]
     rows = []
-    for method in [str(m) for m in ds["optimizer"].values]:
-        curves = ds["accuracy"].sel(optimizer=method, eval_task=1).transpose("seed", "iteration").values.astype(float)
+    for method in [str(m) for m in ds["method"].values]:
+        curves = ds["accuracy"].sel({"method": method, "eval_task": 1}).transpose("seed", "iteration").values.astype(float)
         curves = curves[np.all(np.isfinite(curves), axis=1)]
         if not len(curves):
             continue
         vals, errs = propagated_metrics(curves.mean(0), curves.std(0), ipt, convention)
         per = _per_seed(ds, method, convention)
-        lr = float(ds["lr"].sel(optimizer=method)) if "lr" in ds.coords else np.nan
+        lr = float(ds["lr"].sel({"method": method})) if "lr" in ds.coords else np.nan
         row = {"method": method, "lr": lr, "n_seeds": len(per)}
         for i, k in enumerate(KEYS):
             f = metric_scale(k)
@@ -154,7 +154,7 @@ def benchmark_tables(ds: xr.Dataset, convention: str = "code") -> pd.DataFrame:
 def claim_verdicts(ds: xr.Dataset, convention: str = "code", alpha: float = 0.05) -> pd.DataFrame:
     """One row per claim whose two methods are both present in ``ds``."""
     rows = []
-    methods = {str(m) for m in ds["optimizer"].values}
+    methods = {str(m) for m in ds["method"].values}
     for text, metric, a, b, sign, source in CLAIMS:
         if a not in methods or b not in methods:
             continue

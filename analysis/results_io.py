@@ -1,89 +1,163 @@
-"""Open ``lcne run`` results files and read their run-level facts.
+"""The one reader of lcne results files: open, check against the schema, upgrade.
 
-The format is described in ``docs/results-schema.md``. Errors name the file and the
-missing or malformed field in one line, so the CLI can print them as they are.
+Every consumer of results (``lcne report``, ``lcne figures``, ``lcne compare-bio``,
+``lcne validate-spiking --results``, sweep selection and the docs scripts) opens them
+through :func:`open_results`, :func:`load_results` or :func:`open_sweep`. The contract
+they check is defined once, in :mod:`lcne.analysis.schema`, and documented in
+``docs/results-schema.md``. Files of an older schema version are upgraded in memory
+(the file is left as it is); a file of an unknown or newer version is refused.
+
+Errors are :class:`ResultsError`: one line naming the file and the missing or malformed
+field, so the command line can print it as it is.
 """
 from __future__ import annotations
 
 import json
 import logging
 from pathlib import Path
-from typing import Iterable, List, Union
+from typing import Iterable, List, Optional, Union
 
 import numpy as np
 import xarray as xr
 
-__all__ = ["open_results", "load_results", "run_info", "task1_accuracy", "REQUIRED_VARS"]
+from lcne.analysis.schema import (
+    HISTORY,
+    METHOD_DIM,
+    REQUIRED_ATTRS,
+    REQUIRED_VARIABLES,
+    SCHEMA_VERSION,
+    VERSION_ATTR,
+)
+from lcne.errors import LcneError
+
+__all__ = [
+    "ResultsError",
+    "check_results",
+    "load_results",
+    "open_results",
+    "open_sweep",
+    "results_files",
+    "run_info",
+    "task1_accuracy",
+    "upgrade",
+]
 
 log = logging.getLogger(__name__)
 
-#: variables the analysis needs in every results file
-REQUIRED_VARS = ("accuracy", "gain")
-_REQUIRED_ATTRS = ("iterations_per_task", "n_tasks")
-
 PathLike = Union[str, Path]
+
+
+class ResultsError(LcneError, ValueError):
+    """A results file (or Dataset) is missing, unreadable or does not follow the schema."""
 
 
 def _source(ds: xr.Dataset) -> str:
     return str(ds.attrs.get("_lcne_source") or ds.encoding.get("source") or "<dataset>")
 
 
-def check_results(ds: xr.Dataset, source: str = None) -> xr.Dataset:
-    """Raise ``ValueError`` naming ``source`` and the field if ``ds`` lacks what analysis needs."""
+def upgrade(ds: xr.Dataset, source: Optional[str] = None) -> xr.Dataset:
+    """Bring a Dataset of an older schema version to :data:`SCHEMA_VERSION`.
+
+    A Dataset without a version attribute is taken to be current (it was built in
+    memory); a file must carry one (:func:`open_results` checks). Upgrading renames,
+    it never changes a number; ``attrs["lcne_schema_upgraded_from"]`` records the
+    original version.
+    """
     source = source or _source(ds)
-    for name in REQUIRED_VARS:
+    raw = ds.attrs.get(VERSION_ATTR, SCHEMA_VERSION)
+    try:
+        version = int(raw)
+    except (TypeError, ValueError):
+        raise ResultsError(f"{source}: attribute {VERSION_ATTR!r} is not an integer: {raw!r}") from None
+    if version == SCHEMA_VERSION:
+        return ds
+    if version not in HISTORY or version > SCHEMA_VERSION:
+        raise ResultsError(
+            f"{source} was written with results schema {version}; this lcne reads schemas "
+            f"{min(HISTORY)}-{SCHEMA_VERSION} (a newer lcne wrote it? upgrade lcne)"
+        )
+    ds = ds.copy(deep=False)  # the caller's Dataset keeps its names and attributes
+    if version < 2 and "optimizer" in ds.dims:
+        ds = ds.rename({"optimizer": METHOD_DIM})
+    ds.attrs[VERSION_ATTR] = SCHEMA_VERSION
+    ds.attrs["lcne_schema_upgraded_from"] = version
+    log.info("%s: results schema %d upgraded to %d in memory", source, version, SCHEMA_VERSION)
+    return ds
+
+
+def check_results(ds: xr.Dataset, source: Optional[str] = None) -> xr.Dataset:
+    """Upgrade ``ds`` if needed and check it against the schema.
+
+    Raises
+    ------
+    ResultsError
+        Naming ``source`` and the field, if ``ds`` lacks what the schema requires.
+    """
+    source = source or _source(ds)
+    ds = upgrade(ds, source)
+    for name, dims in REQUIRED_VARIABLES.items():
         if name not in ds.data_vars:
-            raise ValueError(f"{source}: missing data variable {name!r} (see docs/results-schema.md)")
-    for dim in ("optimizer", "seed", "iteration"):
-        if dim not in ds["gain"].dims:
-            raise ValueError(f"{source}: variable 'gain' lacks dimension {dim!r}")
-    if "eval_task" not in ds["accuracy"].dims:
-        raise ValueError(f"{source}: variable 'accuracy' lacks dimension 'eval_task'")
-    for key in _REQUIRED_ATTRS:
+            raise ResultsError(f"{source}: missing data variable {name!r} (see docs/results-schema.md)")
+        for dim in dims:
+            if dim not in ds[name].dims:
+                raise ResultsError(f"{source}: variable {name!r} lacks dimension {dim!r}")
+    for key in REQUIRED_ATTRS:
         if key not in ds.attrs:
-            raise ValueError(f"{source}: missing attribute {key!r}")
+            raise ResultsError(f"{source}: missing attribute {key!r}")
         try:
             value = int(ds.attrs[key])
         except (TypeError, ValueError):
-            raise ValueError(f"{source}: attribute {key!r} is not an integer: {ds.attrs[key]!r}") from None
+            raise ResultsError(f"{source}: attribute {key!r} is not an integer: {ds.attrs[key]!r}") from None
         if value < 1:
-            raise ValueError(f"{source}: attribute {key!r} must be >= 1, got {value}")
+            raise ResultsError(f"{source}: attribute {key!r} must be >= 1, got {value}")
     n_iter = ds.sizes["iteration"]
     expected = int(ds.attrs["iterations_per_task"]) * int(ds.attrs["n_tasks"])
     if n_iter != expected:
-        raise ValueError(
+        raise ResultsError(
             f"{source}: field 'iteration' has {n_iter} entries but iterations_per_task x n_tasks = {expected}"
         )
     return ds
 
 
 def open_results(path: PathLike) -> xr.Dataset:
-    """Load one results file fully into memory and check it.
+    """Load one results file fully into memory, check it and upgrade it.
 
     Parameters
     ----------
     path : str or Path
-        A netCDF file written by ``lcne run``.
+        A netCDF file written by ``lcne run`` or a sweep batch.
 
     Returns
     -------
     xarray.Dataset
-        With ``attrs["_lcne_source"]`` set to the path (used in messages and labels).
+        Following the current schema, with ``attrs["_lcne_source"]`` set to the path
+        (used in messages and labels).
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: results file not found")
+        raise ResultsError(f"results file {path} not found")
     try:
         with xr.open_dataset(path, engine="h5netcdf") as f:
             ds = f.load()
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a readable results file ({exc.__class__.__name__}: {exc})") from None
+    except Exception as exc:  # h5py/xarray raise many types for bad files
+        raise ResultsError(f"{path} is not a readable netCDF results file ({type(exc).__name__})") from None
+    if VERSION_ATTR not in ds.attrs:
+        raise ResultsError(f"{path} has no {VERSION_ATTR} attribute: not an lcne results file")
     ds.attrs["_lcne_source"] = str(path)
     return check_results(ds, str(path))
 
 
+def results_files(folder: PathLike) -> List[Path]:
+    """The results files (``*.nc``) in ``folder``, sorted; hidden files are skipped.
+
+    Hidden files are the temporary files of a write in progress (or of one that was
+    killed), never finished results.
+    """
+    return sorted(p for p in Path(folder).glob("*.nc") if not p.name.startswith("."))
+
+
 def load_results(items: Iterable[Union[PathLike, xr.Dataset]]) -> List[xr.Dataset]:
-    """Open paths (files, or directories holding ``*.nc``) and pass Datasets through."""
+    """Open paths (files, or folders holding ``*.nc``) and check Datasets passed as such."""
     out: List[xr.Dataset] = []
     for item in items:
         if isinstance(item, xr.Dataset):
@@ -91,15 +165,29 @@ def load_results(items: Iterable[Union[PathLike, xr.Dataset]]) -> List[xr.Datase
             continue
         p = Path(item)
         if p.is_dir():
-            files = sorted(p.glob("*.nc"))
+            files = results_files(p)
             if not files:
-                raise FileNotFoundError(f"{p}: directory holds no results files (*.nc)")
+                raise ResultsError(f"{p}: folder holds no results files (*.nc)")
             out.extend(open_results(f) for f in files)
         else:
             out.append(open_results(p))
     if not out:
-        raise ValueError("no results given")
+        raise ResultsError("no results given")
     return out
+
+
+def open_sweep(out: PathLike) -> xr.Dataset:
+    """Every finished batch of a sweep (``<out>/batches/*.nc``) as one Dataset along ``config``.
+
+    Each batch file is checked (and upgraded) like any results file; settings that
+    differ between batches are the ``cfg_*`` coordinates along ``config``.
+    """
+    folder = Path(out, "batches")
+    files = results_files(folder) if folder.is_dir() else []
+    if not files:
+        raise ResultsError(f"no finished batches under {folder}")
+    parts = [open_results(f) for f in files]
+    return xr.concat(parts, dim="config", join="outer", data_vars="all", coords="minimal", compat="override")
 
 
 def run_info(ds: xr.Dataset) -> dict:
@@ -114,7 +202,7 @@ def run_info(ds: xr.Dataset) -> dict:
     try:
         cfg = json.loads(ds.attrs.get("config", "{}") or "{}")
     except (TypeError, ValueError):
-        raise ValueError(f"{_source(ds)}: attribute 'config' is not valid JSON") from None
+        raise ResultsError(f"{_source(ds)}: attribute 'config' is not valid JSON") from None
 
     def num(key, default=np.nan):
         v = cfg.get(key, default)
@@ -133,7 +221,7 @@ def run_info(ds: xr.Dataset) -> dict:
 
 
 def task1_accuracy(ds: xr.Dataset, eval_task: int = 1) -> xr.DataArray:
-    """Accuracy on one evaluation task, dims (optimizer, seed, iteration); fraction in [0, 1]."""
+    """Accuracy on one evaluation task, dims (method, seed, iteration); fraction in [0, 1]."""
     if eval_task not in ds["eval_task"].values:
-        raise ValueError(f"{_source(ds)}: field 'eval_task' has no task {eval_task}")
-    return ds["accuracy"].sel(eval_task=eval_task).transpose("optimizer", "seed", "iteration")
+        raise ResultsError(f"{_source(ds)}: field 'eval_task' has no task {eval_task}")
+    return ds["accuracy"].sel(eval_task=eval_task).transpose(METHOD_DIM, "seed", "iteration")

@@ -26,7 +26,7 @@ def study_figure(datasets: Sequence[xr.Dataset], metrics: Sequence[str] = ("avg_
     """Figure (matplotlib) of ``metrics`` per seed, method and benchmark.
 
     ``datasets``: results of one or more benchmarks; files of one benchmark merge along
-    ``optimizer`` (as in :func:`lcne.analysis.report.merge_results`).
+    ``method`` (as in :func:`lcne.analysis.report.merge_results`).
     """
     import matplotlib.pyplot as plt
 
@@ -38,14 +38,14 @@ def study_figure(datasets: Sequence[xr.Dataset], metrics: Sequence[str] = ("avg_
         raise ValueError("no results to plot")
     apply_style()
     benches = sorted(groups)
-    n_methods = max(groups[b].sizes["optimizer"] for b in benches)
+    n_methods = max(groups[b].sizes["method"] for b in benches)
     fig, axes = plt.subplots(len(metrics), len(benches), squeeze=False,
                              figsize=(TWO_COLUMN, len(metrics) * (0.25 * n_methods + 0.7)))
     rng = np.random.default_rng(0)  # vertical jitter of the seed dots only
-    first = [str(m) for m in groups[benches[0]]["optimizer"].values]
+    first = [str(m) for m in groups[benches[0]]["method"].values]
     for j, bench in enumerate(benches):
         ds = groups[bench]
-        methods = [str(m) for m in ds["optimizer"].values]
+        methods = [str(m) for m in ds["method"].values]
         labelled = j == 0 or methods != first  # a column with other methods gets its own labels
         per = {m: _per_seed(ds, m, convention) for m in methods}
         for i, metric in enumerate(metrics):

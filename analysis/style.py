@@ -21,13 +21,13 @@ OKABE_ITO = {
     "purple": "#CC79A7",
 }
 
-#: fixed colours for the optimizers so every figure agrees
+#: fixed colours for the methods so every figure agrees
 _METHOD_COLOURS = {
     "ngm": OKABE_ITO["vermillion"],
     "sgd": OKABE_ITO["green"],
     "msgd": OKABE_ITO["blue"],
     "adam": OKABE_ITO["orange"],
-    # ablations: a reset variant shares its optimizer's colour
+    # ablations: a reset variant shares its method's colour
     "msgd-reset": OKABE_ITO["blue"],
     "adam-reset": OKABE_ITO["orange"],
     "fixed-gain": OKABE_ITO["purple"],
@@ -42,7 +42,7 @@ TWO_COLUMN = 7.2  # inches
 
 
 def color_for(name: str, index: int = 0) -> str:
-    """Colour of a method (optimizer/controller) name; unknown names cycle a fixed list."""
+    """Colour of a method (method/controller) name; unknown names cycle a fixed list."""
     return _METHOD_COLOURS.get(name, _CYCLE[index % len(_CYCLE)])
 
 

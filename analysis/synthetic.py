@@ -21,6 +21,8 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import xarray as xr
 
+from lcne.analysis.schema import SCHEMA_VERSION
+
 __all__ = ["dip_curve", "burst_curve", "synthetic_results"]
 
 
@@ -42,7 +44,7 @@ def burst_curve(n: int, g_pre: float, peak: float, t_peak: int, tau: float, g_af
 
 
 def synthetic_results(*, benchmark: str = "split-mnist", n_tasks: int = 5, iterations_per_task: int = 60,
-                      optimizers: Sequence[str] = ("ngm", "sgd"), seeds: Sequence[int] = (0, 1, 2, 3),
+                      methods: Sequence[str] = ("ngm", "sgd"), seeds: Sequence[int] = (0, 1, 2, 3),
                       eta: float = 0.4, g0: float = 1.0, coupling: float = 0.1, noise: float = 0.0,
                       t_min: int = 6, t_back: int = 12, t_peak: int = 4, tau: float = 8.0,
                       lc_states: bool = False, rng: Optional[int] = 0) -> xr.Dataset:
@@ -52,7 +54,7 @@ def synthetic_results(*, benchmark: str = "split-mnist", n_tasks: int = 5, itera
     ----------
     benchmark : str
     n_tasks, iterations_per_task : int
-    optimizers, seeds : sequences
+    methods, seeds : sequences
     eta : float
         Stored in the run configuration; also scales the gain peaks of ``ngm``.
     g0 : float
@@ -72,16 +74,16 @@ def synthetic_results(*, benchmark: str = "split-mnist", n_tasks: int = 5, itera
     -------
     xarray.Dataset
         ``attrs["truth"]`` holds a JSON dict with the drawn peaks and depths per
-        (optimizer, seed) so tests can compare measured with true values.
+        (method, seed) so tests can compare measured with true values.
     """
     gen = np.random.default_rng(rng)
     I, T = int(iterations_per_task), int(n_tasks)
     n_iter = I * T
-    n_o, n_s = len(optimizers), len(seeds)
+    n_o, n_s = len(methods), len(seeds)
     acc = np.full((n_o, n_s, n_iter, T), np.nan)
     gain = np.full((n_o, n_s, n_iter), float(g0))
     truth: Dict[str, dict] = {}
-    for oi, opt in enumerate(optimizers):
+    for oi, opt in enumerate(methods):
         for si, seed in enumerate(seeds):
             a = np.empty(n_iter)
             g = np.full(n_iter, float(g0))
@@ -115,13 +117,13 @@ def synthetic_results(*, benchmark: str = "split-mnist", n_tasks: int = 5, itera
     loss = -np.log(np.clip(acc, 1e-6, 1.0))
     entropy = np.clip((gain - g0) / (10 * max(eta, 1e-9)), 0.0, None)
     coords = {
-        "optimizer": list(optimizers),
+        "method": list(methods),
         "seed": [int(s) for s in seeds],
         "iteration": np.arange(n_iter),
         "eval_task": np.arange(1, T + 1),
         "train_task": ("iteration", np.repeat(np.arange(1, T + 1), I)),
     }
-    dims3 = ("optimizer", "seed", "iteration")
+    dims3 = ("method", "seed", "iteration")
     data_vars = {
         "accuracy": (dims3 + ("eval_task",), acc),
         "loss": (dims3 + ("eval_task",), loss),
@@ -133,10 +135,10 @@ def synthetic_results(*, benchmark: str = "split-mnist", n_tasks: int = 5, itera
     if lc_states:
         data_vars["lc_v"] = (dims3, gain - g0)
         data_vars["lc_u"] = (dims3, 0.5 * (gain - g0))
-    config = {"benchmark": benchmark, "optimizers": list(optimizers), "seeds": [int(s) for s in seeds],
+    config = {"benchmark": benchmark, "optimizers": list(methods), "seeds": [int(s) for s in seeds],
               "iterations": I, "eta": eta, "gamma": 0.9, "g0": g0, "lc": "paper", "synthetic": True}
     ds = xr.Dataset(data_vars, coords=coords)
     ds.attrs.update(benchmark=benchmark, iterations_per_task=I, n_tasks=T, config=json.dumps(config),
-                    versions=json.dumps({"synthetic": True}), lcne_schema_version=1,
+                    versions=json.dumps({"synthetic": True}), lcne_schema_version=SCHEMA_VERSION,
                     created="2000-01-01T00:00:00", truth=json.dumps(truth))
     return ds

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT / "tests"))  # the test fixtures that write CIFAR files
 
 from lcne.experiments.config import RunConfig  # noqa: E402
 from lcne.experiments.runner import run_experiment  # noqa: E402

@@ -87,7 +87,7 @@ def _add_run(sub):
     p = sub.add_parser(
         "run",
         help="incremental joint training on a benchmark; writes netCDF, metrics CSV and figure",
-        description="Run the paper's incremental joint-training protocol for every optimizer "
+        description="Run the paper's incremental joint-training protocol for every method "
         "and seed, evaluate after every iteration, print the stability-gap table and write "
         "<out>/<benchmark>.nc, <out>/<benchmark>_metrics.csv and <out>/<benchmark>_task1.png/.pdf.",
     )
@@ -197,7 +197,7 @@ def cmd_run(args) -> int:
     table = metrics_table(ds, eval_task=1, convention="code")
     with atomic_path(f"{stem}_metrics.csv") as tmp:
         table.to_csv(tmp, float_format="%.6g")
-    n_runs = ds.sizes["optimizer"] * ds.sizes["seed"]
+    n_runs = ds.sizes["method"] * ds.sizes["seed"]
     print(f"\n{cfg.benchmark}: {n_runs} runs x {ds.sizes['iteration']} iterations in {wall:.1f} s")
     print("Task-1 metrics; ACC in %, paper convention (seed-mean curve ± propagated sd),")
     print("avg-min-ACC over blocks 1..T-1 (authors' code); per-seed mean ± sd below each row.\n")

@@ -32,14 +32,15 @@ def register(subparsers) -> None:
         "figures",
         help="write the paper figure set (PDF + PNG) and the numbers behind it from results files",
         description="Read lcne run results (files or directories of *.nc; several benchmarks and eta values "
-        "may be mixed) and write task-1 curves with gain, the metrics per optimizer and benchmark, SG per "
+        "may be mixed) and write task-1 curves with gain, the metrics per method and benchmark, SG per "
         "transition, the task-complexity gain readout, gain peak vs gap size, and model vs biology, plus CSV "
         "tables of the measurements.",
     )
     p.add_argument("results", nargs="+", help="results files (.nc) or directories holding them")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--format", type=_formats, default=["pdf", "png"], help="comma list (default pdf,png)")
-    p.add_argument("--optimizer", default="ngm", help="method whose gain is analysed (default ngm)")
+    p.add_argument("--method", "--optimizer", dest="method", default="ngm",
+                   help="method whose gain is analysed (default ngm; --optimizer is the older spelling)")
     p.add_argument("--ms-per-iteration", type=_positive(float), default=None,
                    help="time mapping for the biology panels (default: fitted and reported)")
     p.add_argument("--convention", choices=("code", "after-first"), default="code",
@@ -57,7 +58,8 @@ def register(subparsers) -> None:
         "reference values and any user curves.",
     )
     q.add_argument("results", nargs="+", help="results files (.nc) or directories holding them")
-    q.add_argument("--optimizer", default="ngm", help="method whose trace is compared (default ngm)")
+    q.add_argument("--method", "--optimizer", dest="method", default="ngm",
+                   help="method whose trace is compared (default ngm; --optimizer is the older spelling)")
     q.add_argument("--signal", default="gain", help="data variable: gain (default) or an LC state such as lc_v")
     q.add_argument("--ms-per-iteration", type=_positive(float), default=None,
                    help="milliseconds per training iteration (default: fitted to the LC latency and NE decay)")
@@ -79,13 +81,13 @@ def cmd_figures(args) -> int:
 
     datasets = load_results(args.results)
     out = Path(args.out)
-    paths = make_figure_set(datasets, out, formats=args.format, optimizer=args.optimizer,
+    paths = make_figure_set(datasets, out, formats=args.format, method=args.method,
                             ms_per_iteration=args.ms_per_iteration, convention=args.convention)
     # the numbers behind the figures
     table = switch_table(datasets, tolerance=args.tolerance)
     table.to_csv(out / "switch_table.csv", index=False, float_format="%.6g")
     written = [out / "switch_table.csv"]
-    gains = table[table["optimizer"] == args.optimizer]
+    gains = table[table["method"] == args.method]
     if len(gains):
         rel = relate(gains, "gain_peak", "depth_rel", by=["benchmark"])
         rel.to_csv(out / "gain_gap_regression.csv", index=False, float_format="%.6g")
@@ -97,8 +99,8 @@ def cmd_figures(args) -> int:
         st.insert(0, "eta", info["eta"])
         st.insert(0, "benchmark", info["benchmark"])
         stats.append(st)
-        if args.optimizer in [str(o) for o in ds["optimizer"].values]:
-            tc = task_complexity(ds, optimizer=args.optimizer)
+        if args.method in [str(o) for o in ds["method"].values]:
+            tc = task_complexity(ds, method=args.method)
             tc_rows.append(dict(benchmark=info["benchmark"], eta=info["eta"], paper_slope=tc.paper_slope,
                                 paper_intercept=tc.paper_intercept, slope_mean=tc.slope_mean, slope_sd=tc.slope_sd,
                                 slope_ci_boot_low=tc.slope_ci_boot[0], slope_ci_boot_high=tc.slope_ci_boot[1],
@@ -138,7 +140,7 @@ def cmd_compare_bio(args) -> int:
     for spec in args.nwb:
         path, series, signal, event = _parse_nwb(spec)
         users.append(load_nwb_curve(path, series, signal=signal, event_time_s=event))
-    cmp = compare_to_biology(datasets, optimizer=args.optimizer, signal=args.signal,
+    cmp = compare_to_biology(datasets, method=args.method, signal=args.signal,
                              ms_per_iteration=args.ms_per_iteration, user_references=users, window=args.window)
     print(cmp.summary())
     if args.out:

@@ -25,7 +25,7 @@ def register(subparsers) -> None:
 
 
 def _load(path):
-    from lcne.experiments.results import open_results
+    from lcne.analysis.results_io import open_results
 
     ds = open_results(path)
     if "config" in ds.dims:  # sweep batch files carry a length-1 config dimension

@@ -79,7 +79,8 @@ def register(subparsers) -> None:
     p.add_argument("--preset", default="gilzenrat2002_phasic", help="Gilzenrat preset for the NE vs u comparison")
     g = p.add_argument_group("drive from a results file (NE vs u comparison input)")
     g.add_argument("--results", default=None, help="netCDF file written by lcne run")
-    g.add_argument("--optimizer", default="ngm", help="run to take from --results (default ngm)")
+    g.add_argument("--method", "--optimizer", dest="method", default="ngm",
+                   help="method whose run is taken from --results (default ngm; --optimizer is the older spelling)")
     g.add_argument("--run-seed", type=int, default=None, help="seed of that run (default: the first)")
     g.add_argument("--variable", default="drive", help="variable to use: drive (default) or entropy")
     g.add_argument("--ms-per-iteration", type=_positive(float), default=20.0,
@@ -128,12 +129,12 @@ def cmd_validate_spiking(args) -> int:
         raise ConfigError(str(exc)) from None
     comparison = None
     if args.results:
-        from lcne.experiments.results import open_results
+        from lcne.analysis.results_io import open_results
 
         ds = open_results(args.results)
         run_seed = args.run_seed if args.run_seed is not None else int(ds.seed.values[0])
         try:
-            comparison = from_results(ds, args.optimizer, run_seed, args.ms_per_iteration,
+            comparison = from_results(ds, args.method, run_seed, args.ms_per_iteration,
                                       variable=args.variable, iterations=args.iterations)
         except ValueError as exc:
             raise ConfigError(f"--results: {exc}") from None

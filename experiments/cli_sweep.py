@@ -63,5 +63,5 @@ def _cmd_sweep(args) -> int:
         print("selected on the validation split:")
         for k, v in sorted(summary["selection"].items()):
             print(f"  {k}: {v}")
-    print(f"open with: lcne.experiments.sweep.open_sweep({summary['out']!r})")
+    print(f"open with: lcne.analysis.open_sweep({summary['out']!r})")
     return 0

@@ -1,10 +1,8 @@
 """Errors that reach the user as one line (the CLI prints ``lcne: error: <message>``)."""
 
+from lcne.errors import LcneError
+
 __all__ = ["LcneError", "ConfigError", "DataError"]
-
-
-class LcneError(Exception):
-    """Base class of errors whose message alone tells the user what to fix."""
 
 
 class ConfigError(LcneError, ValueError):

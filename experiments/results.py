@@ -1,7 +1,8 @@
 """Results as xarray Datasets: assembly, metadata and atomic netCDF writing.
 
-The schema is documented in ``docs/results-schema.md``; its version is stored in
-``attrs["lcne_schema_version"]``.
+This module only writes. The schema (version, dimension names, required fields) is
+defined in :mod:`lcne.analysis.schema` and documented in ``docs/results-schema.md``;
+results are read back through the one reader, :mod:`lcne.analysis.results_io`.
 """
 from __future__ import annotations
 
@@ -19,17 +20,16 @@ from typing import Dict, Sequence
 import numpy as np
 import xarray as xr
 
+from lcne.analysis.schema import CURVE_DIMS, EVAL_DIMS, METHOD_DIM, RUN_DIMS, SCHEMA_VERSION, VERSION_ATTR
+
 __all__ = [
-    "SCHEMA_VERSION",
     "atomic_path",
+    "concat_methods",
     "config_hash",
-    "open_results",
     "record_to_dataset",
     "versions",
     "write_netcdf",
 ]
-
-SCHEMA_VERSION = 1
 
 
 def versions() -> Dict[str, str]:
@@ -66,8 +66,7 @@ def git_revision() -> str:
 def record_to_dataset(record, method: str, seeds: Sequence[int], iterations_per_task: int) -> xr.Dataset:
     """Turn a :class:`~lcne.experiments.protocol.RunRecord` of one method into a Dataset."""
     n_runs, T, K = record.accuracy.shape
-    dims3 = ("optimizer", "seed", "iteration", "eval_task")
-    dims2 = ("optimizer", "seed", "iteration")
+    dims3, dims2 = EVAL_DIMS, CURVE_DIMS
     data = {
         "accuracy": (dims3, record.accuracy[None].astype(np.float32)),
         "loss": (dims3, record.loss[None].astype(np.float32)),
@@ -79,9 +78,9 @@ def record_to_dataset(record, method: str, seeds: Sequence[int], iterations_per_
     }
     for name, arr in record.state.items():
         data[name] = (dims2, arr[None])
-    data["diverged_at"] = (("optimizer", "seed"), record.diverged_at[None].astype(np.int64))
+    data["diverged_at"] = (RUN_DIMS, record.diverged_at[None].astype(np.int64))
     coords = {
-        "optimizer": [method],
+        METHOD_DIM: [method],
         "seed": list(seeds),
         "iteration": np.arange(T),
         "eval_task": np.arange(1, K + 1),
@@ -101,6 +100,11 @@ def record_to_dataset(record, method: str, seeds: Sequence[int], iterations_per_
     return ds
 
 
+def concat_methods(parts: Sequence[xr.Dataset]) -> xr.Dataset:
+    """Join the Datasets of :func:`record_to_dataset` (one per method) along the method axis."""
+    return xr.concat(list(parts), dim=METHOD_DIM, data_vars="all", coords="minimal", join="outer")
+
+
 def finish_attrs(ds: xr.Dataset, config_json: str, benchmark: str, iterations_per_task: int, extra=None) -> xr.Dataset:
     """Attach the metadata every results file carries."""
     ds.attrs.update(
@@ -111,7 +115,7 @@ def finish_attrs(ds: xr.Dataset, config_json: str, benchmark: str, iterations_pe
         config_hash=config_hash(config_json),
         seeds=json.dumps(json.loads(config_json).get("seeds", [])),
         versions=json.dumps(versions(), sort_keys=True),
-        lcne_schema_version=SCHEMA_VERSION,
+        **{VERSION_ATTR: SCHEMA_VERSION},
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         git_revision=git_revision(),
     )
@@ -157,24 +161,3 @@ def write_netcdf(ds: xr.Dataset, path) -> Path:
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
     return Path(path)
-
-
-def open_results(path) -> xr.Dataset:
-    """Open a results file, checking that it is an lcne results file of a known schema."""
-    from lcne.experiments.errors import DataError
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"results file {path} not found")
-    try:
-        ds = xr.load_dataset(path, engine="h5netcdf")
-    except Exception as exc:  # h5py/xarray raise many types for bad files
-        raise DataError(f"{path} is not a readable netCDF results file ({type(exc).__name__})") from None
-    version = ds.attrs.get("lcne_schema_version")
-    if version is None:
-        raise DataError(f"{path} has no lcne_schema_version attribute: not an lcne results file")
-    if int(version) != SCHEMA_VERSION:
-        raise DataError(
-            f"{path} was written with results schema {version}; this lcne reads schema {SCHEMA_VERSION}"
-        )
-    return ds

@@ -24,7 +24,7 @@ from lcne.experiments.errors import ConfigError
 from lcne.experiments.methods import METHODS
 from lcne.experiments.optim import RunwiseOptimizer
 from lcne.experiments.protocol import RunRecord, train_joint
-from lcne.experiments.results import finish_attrs, record_to_dataset
+from lcne.experiments.results import concat_methods, finish_attrs, record_to_dataset
 from lcne.experiments.streams import BENCHMARKS, JointTrainingStream, build_stream
 from lcne.models import GainMLP
 
@@ -185,5 +185,5 @@ def run_experiment(
         record_to_dataset(records[m], method_label(m, cfg), cfg.seeds, cfg.iterations)
         for m in cfg.optimizers
     ]
-    ds = xr.concat(parts, dim="optimizer", data_vars="all", coords="minimal", join="outer")
+    ds = concat_methods(parts)
     return finish_attrs(ds, cfg.to_json(), cfg.benchmark, cfg.iterations, {"data_source": stream.source})

@@ -18,8 +18,8 @@ Each *batch* is one :class:`~lcne.experiments.config.RunConfig` (one benchmark a
 hyperparameter setting, all of its optimizers and seeds trained as one batched
 computation) and is written atomically to ``<out>/batches/<benchmark>-<id>.nc``, where
 ``id`` hashes the batch's config. Rerunning a sweep skips batches whose file exists, so a
-killed sweep resumes where it stopped. :func:`open_sweep` opens all batch files as one
-Dataset (``xr.open_mfdataset``) along a ``config`` dimension.
+killed sweep resumes where it stopped. :func:`lcne.analysis.results_io.open_sweep` opens
+all batch files as one Dataset along a ``config`` dimension.
 
 Equal-budget protocol (``equal_budget`` + ``selection``): each optimizer gets exactly the
 same number of hyperparameter configurations (its grid, subsampled with a fixed seed when
@@ -40,16 +40,16 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from lcne.analysis.selection import SELECTION_METRICS, select_settings
 from lcne.experiments.config import RunConfig, suggest
 from lcne.experiments.errors import ConfigError
 
-__all__ = ["SweepSpec", "load_spec", "expand", "run_sweep", "open_sweep", "run_batch"]
+__all__ = ["SweepSpec", "load_spec", "expand", "run_sweep", "run_batch"]
 log = logging.getLogger(__name__)
 
 _RUN_KEYS = {f.name for f in fields(RunConfig)}
 _SPEC_KEYS = {"name", "out", "benchmarks", "optimizers", "seeds", "base", "grid", "per_optimizer",
               "equal_budget", "selection"}
-_SELECTION_METRICS = {"avg_acc": 1, "avg_min_acc": 1, "wc_acc": 1, "avg_sg": -1}
 
 
 @dataclass
@@ -169,9 +169,9 @@ def spec_from_dict(raw: Dict, where: str = "spec", default_out: str = "results/s
         if not isinstance(selection, dict):
             raise ConfigError(f"{where}: selection must be a mapping with 'metric' (and optional 'seeds')")
         metric = selection.get("metric", "wc_acc")
-        if metric not in _SELECTION_METRICS:
-            raise ConfigError(f"{where}: selection.metric {metric!r}{suggest(metric, _SELECTION_METRICS)}; "
-                              f"allowed: {', '.join(_SELECTION_METRICS)}")
+        if metric not in SELECTION_METRICS:
+            raise ConfigError(f"{where}: selection.metric {metric!r}{suggest(metric, SELECTION_METRICS)}; "
+                              f"allowed: {', '.join(SELECTION_METRICS)}")
         selection = {"metric": metric, "seeds": list(selection.get("seeds", seeds[:1]))}
     return SweepSpec(
         name=str(raw.get("name", Path(default_out).name)),
@@ -314,47 +314,6 @@ def _execute_dask(pending, scheduler, workers, bar):
             cluster.close()
 
 
-def open_sweep(out) -> "xr.Dataset":
-    """All finished batch files of a sweep as one Dataset along ``config``."""
-    import xarray as xr
-
-    files = sorted(Path(out, "batches").glob("*.nc"))
-    if not files:
-        raise ConfigError(f"no finished batches under {Path(out, 'batches')}")
-    return xr.open_mfdataset(files, combine="nested", concat_dim="config", join="outer",
-                             engine="h5netcdf", data_vars="all", coords="minimal", compat="override")
-
-
-def _score(ds, metric: str) -> Dict[str, float]:
-    from lcne.analysis.metrics import stability_metrics
-
-    ipt = int(ds.attrs["iterations_per_task"])
-    out = {}
-    for opt in ds["optimizer"].values:
-        curves = ds["accuracy"].sel(optimizer=opt, eval_task=1).transpose("seed", "iteration").values
-        vals = [stability_metrics(c, ipt)[metric] for c in curves if np.all(np.isfinite(c))]
-        out[str(opt)] = float(np.mean(vals)) if vals else np.nan
-    return out
-
-
-def select(spec: SweepSpec, tuning_paths: List[Path]) -> Dict[tuple, Dict]:
-    """Best setting per (benchmark, optimizer) by the validation score (same rule for all)."""
-    import xarray as xr
-
-    metric = spec.selection["metric"]
-    sign = _SELECTION_METRICS[metric]
-    best: Dict[tuple, tuple] = {}
-    for p in tuning_paths:
-        ds = xr.load_dataset(p, engine="h5netcdf").isel(config=0)
-        cfg = json.loads(ds.attrs["config"])
-        setting = {k: cfg[k] for k in {**spec.grid, **{k: 0 for g in spec.per_optimizer.values() for k in g}}}
-        for opt, score in _score(ds, metric).items():
-            key = (cfg["benchmark"], opt)
-            if np.isfinite(score) and (key not in best or sign * score > sign * best[key][0]):
-                best[key] = (score, setting)
-    return {k: v[1] for k, v in best.items()}
-
-
 def run_sweep(spec: SweepSpec, scheduler: Optional[str] = None, use_dask: bool = True,
               workers: Optional[int] = None, progress: bool = True) -> Dict:
     """Run (or resume) a sweep. Returns a summary dict with the batch files.
@@ -369,7 +328,8 @@ def run_sweep(spec: SweepSpec, scheduler: Optional[str] = None, use_dask: bool =
     if spec.selection:
         tuning = expand(spec, eval_split="validation", seeds=spec.selection["seeds"])
         tpaths = _execute(tuning, out / "tuning", scheduler, use_dask, workers, progress)
-        chosen = select(spec, tpaths)
+        keys = sorted({*spec.grid, *(k for g in spec.per_optimizer.values() for k in g)})
+        chosen = select_settings(tpaths, spec.selection["metric"], keys)
         (out / "selection.json").write_text(json.dumps(
             {f"{b}/{o}": s for (b, o), s in chosen.items()}, indent=2, sort_keys=True))
         summary["selection"] = {f"{b}/{o}": s for (b, o), s in chosen.items()}

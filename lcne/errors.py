@@ -7,10 +7,19 @@ offending parameter, e.g. ``tau_v: must be > 0 (model time units), got -0.05``.
 """
 from __future__ import annotations
 
-__all__ = ["LCParameterError", "as_param", "check_positive", "check_range"]
+__all__ = ["LcneError", "LCParameterError", "as_param", "check_positive", "check_range"]
 
 
-class LCParameterError(ValueError):
+class LcneError(Exception):
+    """Base class of every lcne error whose one-line message tells the user what to fix.
+
+    The command line prints such errors as ``lcne: error: <message>`` (exit code 2)
+    instead of a traceback. Subclasses in the layers: ``ConfigError`` and ``DataError``
+    (:mod:`lcne.experiments.errors`), ``ResultsError`` (:mod:`lcne.analysis.results_io`).
+    """
+
+
+class LCParameterError(LcneError, ValueError):
     """A bad LC / NE / uncertainty-signal parameter.
 
     Parameters

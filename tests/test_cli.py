@@ -15,10 +15,10 @@ def test_run_writes_results_table_and_figure(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "avg-SG" in out and "ngm" in out
     ds = xr.load_dataset(tmp_path / "split-mnist.nc", engine="h5netcdf")
-    assert list(ds["optimizer"].values) == ["ngm", "sgd"]
+    assert list(ds["method"].values) == ["ngm", "sgd"]
     assert ds.sizes["iteration"] == 10
     assert '"iterations": 2' in ds.attrs["config"]
-    assert (tmp_path / "split-mnist_metrics.csv").read_text().startswith("optimizer,")
+    assert (tmp_path / "split-mnist_metrics.csv").read_text().startswith("method,")
     for ext in ("png", "pdf"):
         assert (tmp_path / f"split-mnist_task1.{ext}").stat().st_size > 1000
 

@@ -7,8 +7,8 @@ import xarray as xr
 
 from lcne.experiments import protocol
 from lcne.experiments.cli import main
-from lcne.experiments.errors import DataError
-from lcne.experiments.results import SCHEMA_VERSION, open_results
+from lcne.analysis.results_io import ResultsError, open_results
+from lcne.analysis.schema import SCHEMA_VERSION
 
 RUN = ["run", "split-mnist", "--optimizers", "sgd", "--seeds", "1", "--iterations", "1", "--quiet", "--no-figure"]
 
@@ -36,16 +36,16 @@ def test_results_of_another_schema_version_get_a_clear_message(tmp_path):
     assert open_results(tmp_path / "split-mnist.nc").attrs["lcne_schema_version"] == SCHEMA_VERSION
     ds.attrs["lcne_schema_version"] = 99
     ds.to_netcdf(tmp_path / "old.nc", engine="h5netcdf")
-    with pytest.raises(DataError, match=r"old.nc was written with results schema 99; this lcne reads schema 1"):
+    with pytest.raises(ResultsError, match=r"old.nc was written with results schema 99; this lcne reads schemas 1-2"):
         open_results(tmp_path / "old.nc")
 
 
 def test_corrupt_results_file(tmp_path):
     bad = tmp_path / "bad.nc"
     bad.write_bytes(b"not a netcdf file")
-    with pytest.raises(DataError, match="bad.nc is not a readable netCDF results file"):
+    with pytest.raises(ResultsError, match="bad.nc is not a readable netCDF results file"):
         open_results(bad)
-    with pytest.raises(DataError, match="missing.nc not found"):
+    with pytest.raises(ResultsError, match="missing.nc not found"):
         open_results(tmp_path / "missing.nc")
 
 

@@ -26,7 +26,7 @@ def result_files(tmp_path_factory):
         ds.to_netcdf(p, engine="h5netcdf")
         paths.append(p)
     rot = synthetic_results(benchmark="rotated-mnist", n_tasks=3, iterations_per_task=30, seeds=(0, 1, 2),
-                            optimizers=("ngm", "sgd", "msgd", "adam"), eta=0.5, lc_states=True)
+                            methods=("ngm", "sgd", "msgd", "adam"), eta=0.5, lc_states=True)
     p = d / "rotated-mnist.nc"
     rot.to_netcdf(p, engine="h5netcdf")
     paths.append(p)
@@ -72,7 +72,7 @@ def test_every_figure_labels_its_axes_with_units(result_files):
         plt.close(fig)
     # the per-benchmark file is the one with the most optimizers
     prim = fs.primary_by_benchmark(dss)
-    assert set(prim) == {"split-mnist", "rotated-mnist"} and prim["rotated-mnist"].sizes["optimizer"] == 4
+    assert set(prim) == {"split-mnist", "rotated-mnist"} and prim["rotated-mnist"].sizes["method"] == 4
 
 
 def test_cli_figures_writes_pdf_png_and_the_numbers(result_files, tmp_path):

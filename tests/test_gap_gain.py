@@ -161,7 +161,7 @@ def test_switch_table_recovers_the_true_peaks_and_depths(results):
     truth = json.loads(results.attrs["truth"])
     tab = gg.switch_table(results)
     assert len(tab) == 2 * 4 * 4  # optimizers x seeds x switches
-    for (opt, seed), sub in tab.groupby(["optimizer", "seed"]):
+    for (opt, seed), sub in tab.groupby(["method", "seed"]):
         t = truth[f"{opt}/{seed}"]
         assert np.allclose(sub.sort_values("switch")["depth_abs"], t["depths"])
         if opt == "ngm":
@@ -171,7 +171,7 @@ def test_switch_table_recovers_the_true_peaks_and_depths(results):
 
 
 def test_relate_recovers_the_coupling(results):
-    tab = gg.switch_table(results, optimizers=["ngm"])
+    tab = gg.switch_table(results, methods=["ngm"])
     rel = gg.relate(tab, "gain_peak", "depth_abs", n_boot=200)
     assert rel.loc[0, "slope"] == pytest.approx(0.1)
     assert rel.loc[0, "r"] == pytest.approx(1.0)
@@ -188,14 +188,14 @@ def test_gain_gap_xcorr_summary(results):
 
 
 def test_task_complexity_slope_and_verdict():
-    ds = synthetic_results(iterations_per_task=20, seeds=(0, 1, 2), optimizers=("ngm",))
+    ds = synthetic_results(iterations_per_task=20, seeds=(0, 1, 2), methods=("ngm",))
     T, I_ = 5, 20
     slope_true = 0.15
     g = np.empty((1, 3, T * I_))
     for s in range(3):
         for k in range(T):
             g[0, s, k * I_:(k + 1) * I_] = 1.0 + slope_true * k + 0.01 * s
-    ds["gain"] = (("optimizer", "seed", "iteration"), g)
+    ds["gain"] = (("method", "seed", "iteration"), g)
     tc = gg.task_complexity(ds, n_boot=200)
     assert tc.paper_slope == pytest.approx(slope_true)
     assert np.allclose(tc.seed_slopes, slope_true)
@@ -211,12 +211,12 @@ def test_seed_statistics_match_the_metrics_table(results):
     st_ = gg.seed_statistics(results, percent=True, n_boot=200)
     tab = metrics_table(results, percent=True)
     for opt in ("ngm", "sgd"):
-        row = st_[(st_.optimizer == opt) & (st_.metric == "avg_sg")].iloc[0]
+        row = st_[(st_.method == opt) & (st_.metric == "avg_sg")].iloc[0]
         assert row.paper_value == pytest.approx(tab.loc[opt, "avg_sg"])
         assert row.paper_err == pytest.approx(tab.loc[opt, "avg_sg_err"])
         assert row.seed_mean == pytest.approx(tab.loc[opt, "avg_sg_seed_mean"])
         assert row.boot_low <= row.seed_mean <= row.boot_high
-        acc = st_[(st_.optimizer == opt) & (st_.metric == "avg_acc")].iloc[0]
+        acc = st_[(st_.method == opt) & (st_.metric == "avg_acc")].iloc[0]
         assert acc.paper_value == pytest.approx(tab.loc[opt, "avg_acc"])
     assert set(st_["metric"]) >= {"sg_2", "sg_5", "wc_acc"}
 

@@ -24,11 +24,11 @@ def test_split_cifar10_end_to_end(tmp_path, capsys, one_thread):
                "--iterations", "2", "--batch-size", "8", "--out", str(out), "--quiet", "--no-figure"])
     assert rc == 0, capsys.readouterr().err
     ds = xr.load_dataset(out / "split-cifar10.nc", engine="h5netcdf")
-    assert ds.sizes == {"optimizer": 2, "seed": 1, "iteration": 10, "eval_task": 5}
+    assert ds.sizes == {"method": 2, "seed": 1, "iteration": 10, "eval_task": 5}
     acc = ds["accuracy"].sel(eval_task=1).values
     assert np.all(np.isfinite(acc)) and np.all((acc >= 0) & (acc <= 1))
-    g = ds["gain"].sel(optimizer="ngm", seed=1).values
-    h = ds["entropy"].sel(optimizer="ngm", seed=1).values
+    g = ds["gain"].sel({"method": "ngm", "seed": 1}).values
+    h = ds["entropy"].sel({"method": "ngm", "seed": 1}).values
     np.testing.assert_allclose(g[1:], 0.9 * g[:-1] + 0.1 + 0.2 * h[:-1], rtol=1e-6)  # eta 0.2
 
 

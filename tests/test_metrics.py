@@ -63,8 +63,8 @@ def _dataset(curves_by_opt, ipt):
     acc = np.stack([np.asarray(curves_by_opt[o]) for o in opts])  # (opt, seed, iter)
     acc = acc[..., None]
     ds = xr.Dataset(
-        {"accuracy": (("optimizer", "seed", "iteration", "eval_task"), acc)},
-        coords={"optimizer": opts, "seed": [1, 2], "iteration": np.arange(acc.shape[2]), "eval_task": [1]},
+        {"accuracy": (("method", "seed", "iteration", "eval_task"), acc)},
+        coords={"method": opts, "seed": [1, 2], "iteration": np.arange(acc.shape[2]), "eval_task": [1]},
         attrs={"iterations_per_task": ipt},
     )
     return ds

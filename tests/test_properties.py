@@ -38,8 +38,8 @@ def test_metric_invariants(c, convention):
 def test_seed_order_does_not_change_the_table(n_seeds, rnd):
     rng = np.random.default_rng(rnd.randint(0, 2**31))
     acc = rng.uniform(0.1, 1, size=(1, n_seeds, 12, 1))
-    ds = xr.Dataset({"accuracy": (("optimizer", "seed", "iteration", "eval_task"), acc)},
-                    coords={"optimizer": ["a"], "seed": np.arange(n_seeds), "iteration": np.arange(12),
+    ds = xr.Dataset({"accuracy": (("method", "seed", "iteration", "eval_task"), acc)},
+                    coords={"method": ["a"], "seed": np.arange(n_seeds), "iteration": np.arange(12),
                             "eval_task": [1]}, attrs={"iterations_per_task": 4})
     perm = rng.permutation(n_seeds)
     a = metrics_table(ds)

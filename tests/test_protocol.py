@@ -20,9 +20,9 @@ def _run(stream, seeds, optimizers=("ngm", "msgd", "adam"), iterations=3):
 
 def test_schema_and_unseen_tasks(stream):
     ds = _run(stream, [1, 2])
-    assert ds["accuracy"].dims == ("optimizer", "seed", "iteration", "eval_task")
-    assert ds["gain"].dims == ("optimizer", "seed", "iteration")
-    assert ds.sizes == {"optimizer": 3, "seed": 2, "iteration": 15, "eval_task": 5}
+    assert ds["accuracy"].dims == ("method", "seed", "iteration", "eval_task")
+    assert ds["gain"].dims == ("method", "seed", "iteration")
+    assert ds.sizes == {"method": 3, "seed": 2, "iteration": 15, "eval_task": 5}
     assert ds["train_task"].values.tolist() == [1] * 3 + [2] * 3 + [3] * 3 + [4] * 3 + [5] * 3
     acc = ds["accuracy"].values
     # in context k only tasks 1..k are evaluated; the rest stay NaN
@@ -45,12 +45,12 @@ def test_batched_runs_equal_single_runs(stream):
 
 def test_one_step_lag_of_the_paper_gain(stream):
     ds = _run(stream, [7], optimizers=["ngm", "sgd"], iterations=4)
-    g = ds["gain"].sel(optimizer="ngm", seed=7).values
-    h = ds["entropy"].sel(optimizer="ngm", seed=7).values
+    g = ds["gain"].sel({"method": "ngm", "seed": 7}).values
+    h = ds["entropy"].sel({"method": "ngm", "seed": 7}).values
     assert g[0] == 1.0
     # g(t+1) = 0.9 g(t) + 0.1 * 1 + eta * H(t), eta = 0.4 for Split MNIST
     np.testing.assert_allclose(g[1:], 0.9 * g[:-1] + 0.1 + 0.4 * h[:-1], rtol=1e-6)
-    assert np.all(ds["gain"].sel(optimizer="sgd").values == 1.0)
+    assert np.all(ds["gain"].sel({"method": "sgd"}).values == 1.0)
 
 
 def test_same_seed_is_bitwise_reproducible(stream):

@@ -17,10 +17,11 @@ def _ds(bench="split-mnist", gaps=None, seeds=(1, 2, 3, 4, 5), ipt=4, T=3):
             for k in range(1, T):
                 acc[i, j, k * ipt, 0] = 1 - g
     return xr.Dataset(
-        {"accuracy": (("optimizer", "seed", "iteration", "eval_task"), acc),
-         "gain": (("optimizer", "seed", "iteration"), np.ones(acc.shape[:3]))},
-        coords={"optimizer": opts, "seed": list(seeds), "iteration": np.arange(ipt * T), "eval_task": [1]},
-        attrs={"benchmark": bench, "iterations_per_task": ipt, "lcne_schema_version": 1, "data_source": "synthetic"},
+        {"accuracy": (("method", "seed", "iteration", "eval_task"), acc),
+         "gain": (("method", "seed", "iteration"), np.ones(acc.shape[:3]))},
+        coords={"method": opts, "seed": list(seeds), "iteration": np.arange(ipt * T), "eval_task": [1]},
+        attrs={"benchmark": bench, "iterations_per_task": ipt, "n_tasks": T, "lcne_schema_version": 2,
+               "data_source": "synthetic"},
     )
 
 

@@ -14,6 +14,8 @@ import xarray as xr
 
 brian2 = pytest.importorskip("brian2")
 
+from lcne.analysis.results_io import open_results  # noqa: E402
+from lcne.analysis.schema import SCHEMA_VERSION  # noqa: E402
 from lcne.spiking import LCParams, LCPopulation, from_results, parameter_table, pulses, silence, step  # noqa: E402
 from lcne.spiking.measures import synchrony_chi  # noqa: E402
 from lcne.spiking.population import ne_trace  # noqa: E402
@@ -55,12 +57,14 @@ def _results_file(path):
     drive = np.array([[[0.0, 1.0, 2.0, 4.0, 0.0, 0.0], [1, 1, 1, 1, 1, 1]],
                       [[0.5, 0.5, 0.0, 0.0, 0.0, 0.0], [0, 0, 0, 0, 0, 0]]])
     ds = xr.Dataset(
-        {"drive": (("optimizer", "seed", "iteration"), drive),
-         "entropy": (("optimizer", "seed", "iteration"), drive * 0.1),
-         "gain": (("optimizer", "seed", "iteration"), np.ones_like(drive))},
-        coords={"optimizer": ["ngm", "sgd"], "seed": [42, 43], "iteration": it,
+        {"drive": (("method", "seed", "iteration"), drive),
+         "entropy": (("method", "seed", "iteration"), drive * 0.1),
+         "gain": (("method", "seed", "iteration"), np.ones_like(drive)),
+         "accuracy": (("method", "seed", "iteration", "eval_task"), np.full(drive.shape + (2,), 0.5))},
+        coords={"method": ["ngm", "sgd"], "seed": [42, 43], "iteration": it, "eval_task": [1, 2],
                 "train_task": ("iteration", it // 3 + 1)},
-        attrs={"lcne_schema_version": 1, "benchmark": "split-mnist", "iterations_per_task": 3},
+        attrs={"lcne_schema_version": SCHEMA_VERSION, "benchmark": "split-mnist", "iterations_per_task": 3,
+               "n_tasks": 2},
     )
     ds.to_netcdf(path, engine="h5netcdf")
     return path
@@ -68,19 +72,22 @@ def _results_file(path):
 
 def test_drive_from_results_maps_iterations_to_ms(tmp_path):
     path = _results_file(tmp_path / "split-mnist.nc")
-    stim = from_results(path, "ngm", 42, ms_per_iteration=10.0)
+    ds = open_results(path)
+    stim = from_results(ds, "ngm", 42, ms_per_iteration=10.0)
     assert stim.duration_ms == 60.0 and stim.dt_ms == 1.0
     # iteration i is held on [10 i, 10 i + 10) ms; normalised to a peak of 1
     assert stim.sample([0.0, 10.0, 25.0, 39.9, 40.0]).tolist() == [0.0, 0.25, 0.5, 1.0, 0.0]
-    raw = from_results(xr.load_dataset(path, engine="h5netcdf"), "ngm", 42, 10.0, variable="entropy",
+    raw = from_results(ds, "ngm", 42, 10.0, variable="entropy",
                        iterations=slice(2, 3), normalize="none")
     assert raw.duration_ms == 20.0 and raw.values[0] == pytest.approx(0.2)
     with pytest.raises(ValueError, match="no run"):
-        from_results(path, "adam", 42, 10.0)
+        from_results(ds, "adam", 42, 10.0)
     with pytest.raises(ValueError, match="no variable"):
-        from_results(path, "ngm", 42, 10.0, variable="nope")
+        from_results(ds, "ngm", 42, 10.0, variable="nope")
     with pytest.raises(ValueError):
-        from_results(path, "ngm", 42, 0.0)
+        from_results(ds, "ngm", 42, 0.0)
+    with pytest.raises(TypeError, match="lcne.analysis.open_results"):  # files go through the one reader
+        from_results(path, "ngm", 42, 10.0)
 
 
 # ---------------------------------------------------------------------------- population

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from lcne.analysis.results_io import open_sweep
 from lcne.experiments import sweep as sw
 from lcne.experiments.errors import ConfigError
 
@@ -73,7 +74,7 @@ def test_killed_sweep_resumes_to_the_same_result(tmp_path, monkeypatch):
     monkeypatch.setattr(sw, "run_batch", real)
     sw.run_sweep(spec_b, use_dask=False, progress=False)
 
-    a, b = sw.open_sweep(tmp_path / "a"), sw.open_sweep(tmp_path / "b")
+    a, b = open_sweep(tmp_path / "a"), open_sweep(tmp_path / "b")
     a = a.sortby("config").load()
     b = b.sortby("config").load()
     assert list(a["config"].values) == list(b["config"].values)
@@ -91,15 +92,15 @@ def test_selection_uses_validation_and_same_rule(tmp_path):
     assert all(str(t["cfg_eval_split"].values[0]) == "validation" for t in tuning)
     final = [xr.load_dataset(p, engine="h5netcdf") for p in summary["batches"]]
     assert all(str(f["cfg_eval_split"].values[0]) == "test" for f in final)
-    assert sum(f.sizes["optimizer"] for f in final) == 2  # one selected setting per optimizer
+    assert sum(f.sizes["method"] for f in final) == 2  # one selected setting per optimizer
 
 
 def test_dask_local_cluster_runs_a_batch(tmp_path):
     pytest.importorskip("dask.distributed")
     spec = sw.spec_from_dict({**SPEC, "out": str(tmp_path), "grid": {}, "per_optimizer": {}, "seeds": [1]})
     summary = sw.run_sweep(spec, use_dask=True, workers=1, progress=False)
-    ds = sw.open_sweep(tmp_path).load()
-    assert ds.sizes["config"] == 1 and set(ds["optimizer"].values) == {"ngm", "sgd"}
+    ds = open_sweep(tmp_path).load()
+    assert ds.sizes["config"] == 1 and set(ds["method"].values) == {"ngm", "sgd"}
     assert np.isfinite(ds["accuracy"].sel(eval_task=1)).all()
     assert len(summary["batches"]) == 1
 

@@ -159,18 +159,18 @@ class ModelResponse:
     n_events: int
     tonic: float
     signal: str
-    optimizer: str
+    method: str
     per_event: pd.DataFrame
 
 
-def model_response(results, *, optimizer: str = "ngm", signal: str = "gain",
+def model_response(results, *, method: str = "ngm", signal: str = "gain",
                    window: Optional[int] = None) -> ModelResponse:
     """Measure the phasic response of ``signal`` at every task switch of the results.
 
     Parameters
     ----------
     results : Dataset, path or sequence of them
-    optimizer : str
+    method : str
         Method whose trace is read.
     signal : str
         ``"gain"`` or an LC state variable (``"lc_v"``, ``"lc_u"``, ...).
@@ -183,13 +183,13 @@ def model_response(results, *, optimizer: str = "ngm", signal: str = "gain",
     rows, traces, tonics = [], [], []
     for ds in _as_datasets(results):
         info = run_info(ds)
-        if optimizer not in [str(o) for o in ds["optimizer"].values]:
+        if method not in [str(o) for o in ds["method"].values]:
             continue
         if signal not in ds.data_vars:
             raise ValueError(f"{info['source']}: missing data variable {signal!r}")
         I = info["iterations_per_task"]
         w = I if window is None else min(int(window), I)
-        arr = ds[signal].sel(optimizer=optimizer).transpose("seed", "iteration").values
+        arr = ds[signal].sel({"method": method}).transpose("seed", "iteration").values
         for seed_i, g in enumerate(arr):
             for k, s in switch_starts(I, info["n_tasks"]):
                 seg = g[s - 1:s + w]
@@ -211,7 +211,7 @@ def model_response(results, *, optimizer: str = "ngm", signal: str = "gain",
                 traces.append(seg - pre)
                 tonics.append(tonic)
     if not rows:
-        raise ValueError(f"optimizer {optimizer!r} is in none of the results")
+        raise ValueError(f"method {method!r} is in none of the results")
     n = min(t.size for t in traces)
     excursion = np.nanmean(np.stack([t[:n] for t in traces]), axis=0)
     per_event = pd.DataFrame(rows)
@@ -221,7 +221,7 @@ def model_response(results, *, optimizer: str = "ngm", signal: str = "gain",
         v = v[np.isfinite(v)]
         feats[key] = float(np.median(v)) if v.size else math.nan
         spread[key] = float(np.subtract(*np.percentile(v, [75, 25]))) if v.size else math.nan
-    return ModelResponse(feats, spread, excursion, len(rows), float(np.median(tonics)), signal, optimizer, per_event)
+    return ModelResponse(feats, spread, excursion, len(rows), float(np.median(tonics)), signal, method, per_event)
 
 
 def curve_features(x, y, *, baseline: Optional[float] = None) -> Dict[str, float]:
@@ -280,7 +280,7 @@ class BioComparison:
     def summary(self) -> str:
         """Plain-text report: the mapping, then one line per feature."""
         lines = [f"time mapping: {self.mapping.describe()}",
-                 f"model: {self.response.signal} of {self.response.optimizer}, "
+                 f"model: {self.response.signal} of {self.response.method}, "
                  f"{self.response.n_events} switch events (median over runs and switches)"]
         for r in self.table.itertuples():
             verdict = "agree" if r.agree else "DISAGREE"
@@ -319,7 +319,7 @@ def _pupil_prediction(resp: ModelResponse, mapping: TimeMapping, kernel_ref: Ref
     return t, y
 
 
-def compare_to_biology(results, *, optimizer: str = "ngm", signal: str = "gain",
+def compare_to_biology(results, *, method: str = "ngm", signal: str = "gain",
                        ms_per_iteration: Optional[float] = None,
                        fit_on: Sequence[str] = DEFAULT_FIT_FEATURES,
                        user_references: Iterable[Reference] = (), window: Optional[int] = None) -> BioComparison:
@@ -329,7 +329,7 @@ def compare_to_biology(results, *, optimizer: str = "ngm", signal: str = "gain",
     ----------
     results : Dataset, path or sequence of them
         ``lcne run`` results.
-    optimizer : str
+    method : str
         Method whose trace is compared (``"ngm"``: the only one with a moving gain).
     signal : str
         Model trace: ``"gain"`` or an LC state (``"lc_v"``...).
@@ -348,7 +348,7 @@ def compare_to_biology(results, *, optimizer: str = "ngm", signal: str = "gain",
     -------
     BioComparison
     """
-    resp = model_response(results, optimizer=optimizer, signal=signal, window=window)
+    resp = model_response(results, method=method, signal=signal, window=window)
     mf = resp.features
     rates = load_reference("lc_rates_carter2010")
     lat_refs = [load_reference("lc_latency_rat_astonjones1981"), load_reference("lc_latency_monkey_astonjones1994")]

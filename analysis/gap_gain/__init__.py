@@ -2,7 +2,7 @@
 
 The paper (Rodriguez-Garcia et al. 2025) plots gain and task-1 accuracy side by side.
 This package turns the picture into numbers, per task switch and per run, and relates
-them across seeds, eta values, optimizers and benchmarks.
+them across seeds, eta values, methods and benchmarks.
 
 Time convention
 ---------------
@@ -25,7 +25,7 @@ Modules: :mod:`~lcne.analysis.gap_gain.switches` (per-switch gap and gain featur
 """
 from lcne.analysis.gap_gain.switches import (  # noqa: F401
     _as_datasets,
-    _pick_optimizers,
+    _pick_methods,
     gain_features,
     gap_features,
     switch_starts,

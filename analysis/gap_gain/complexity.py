@@ -61,7 +61,7 @@ class TaskComplexity:
         return "flat, CI includes 0"
 
 
-def task_complexity(ds: xr.Dataset, *, optimizer: str = "ngm", tasks: Optional[Sequence[int]] = None,
+def task_complexity(ds: xr.Dataset, *, method: str = "ngm", tasks: Optional[Sequence[int]] = None,
                     difficulty=None, signal: str = "gain", n_boot: int = 2000, ci: float = 0.95,
                     seed: int = 0) -> TaskComplexity:
     """Mean gain per context, its linear trend over contexts, and a test of the trend.
@@ -70,7 +70,7 @@ def task_complexity(ds: xr.Dataset, *, optimizer: str = "ngm", tasks: Optional[S
     ----------
     ds : Dataset
         One results file.
-    optimizer : str
+    method : str
         Method whose gain is read (the gain of baselines is constant).
     tasks : sequence of int, optional
         Contexts (1-based) to use. The paper uses the first 3 contexts for class-IL
@@ -89,9 +89,9 @@ def task_complexity(ds: xr.Dataset, *, optimizer: str = "ngm", tasks: Optional[S
     tasks = tuple(range(1, T + 1)) if tasks is None else tuple(int(t) for t in tasks)
     if any(t < 1 or t > T for t in tasks) or len(tasks) < 2:
         raise ValueError(f"tasks: {tasks} must be >= 2 contexts within 1..{T}")
-    if optimizer not in [str(o) for o in ds["optimizer"].values]:
-        raise ValueError(f"{info['source']}: optimizer {optimizer!r} not in field 'optimizer'")
-    g = ds[signal].sel(optimizer=optimizer).transpose("seed", "iteration").values
+    if method not in [str(o) for o in ds["method"].values]:
+        raise ValueError(f"{info['source']}: method {method!r} not in field 'method'")
+    g = ds[signal].sel({"method": method}).transpose("seed", "iteration").values
     seeds = [int(s) for s in ds["seed"].values]
     means = np.stack([g[:, (t - 1) * I:t * I].mean(axis=1) for t in tasks], axis=1)  # seeds x tasks
     per_task = pd.DataFrame([dict(seed=s, task=t, mean_gain=means[i, j])
@@ -113,7 +113,7 @@ def task_complexity(ds: xr.Dataset, *, optimizer: str = "ngm", tasks: Optional[S
         if isinstance(difficulty, str):
             if difficulty not in ds.data_vars:
                 raise ValueError(f"{info['source']}: difficulty variable {difficulty!r} not in results")
-            d = ds[difficulty].sel(optimizer=optimizer).transpose("seed", "iteration").values
+            d = ds[difficulty].sel({"method": method}).transpose("seed", "iteration").values
             dmat = np.stack([d[:, (t - 1) * I:t * I].mean(axis=1) for t in tasks], axis=1)
         else:
             dv = np.asarray(difficulty, dtype=float)

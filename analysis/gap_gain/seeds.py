@@ -9,13 +9,13 @@ import pandas as pd
 import xarray as xr
 
 from lcne.analysis.gap_gain.stats import bootstrap_ci
-from lcne.analysis.gap_gain.switches import _pick_optimizers
+from lcne.analysis.gap_gain.switches import _pick_methods
 from lcne.analysis.results_io import run_info, task1_accuracy
 
 __all__ = ["seed_statistics"]
 
 
-def seed_statistics(ds: xr.Dataset, *, optimizers: Optional[Sequence[str]] = None, eval_task: int = 1,
+def seed_statistics(ds: xr.Dataset, *, methods: Optional[Sequence[str]] = None, eval_task: int = 1,
                     convention: str = "code", percent: bool = False, n_boot: int = 2000, ci: float = 0.95,
                     seed: int = 0) -> pd.DataFrame:
     """The paper's metrics under both seed conventions, side by side, with bootstrap CIs.
@@ -30,7 +30,7 @@ def seed_statistics(ds: xr.Dataset, *, optimizers: Optional[Sequence[str]] = Non
     Parameters
     ----------
     ds : Dataset
-    optimizers : sequence of str, optional
+    methods : sequence of str, optional
     eval_task : int
     convention : {"code", "after-first"}
         Blocks that enter avg-min-ACC (see :mod:`lcne.analysis.metrics`).
@@ -42,7 +42,7 @@ def seed_statistics(ds: xr.Dataset, *, optimizers: Optional[Sequence[str]] = Non
     Returns
     -------
     pandas.DataFrame
-        One row per (optimizer, metric) for ``avg_acc``, ``avg_min_acc``, ``wc_acc``,
+        One row per (method, metric) for ``avg_acc``, ``avg_min_acc``, ``wc_acc``,
         ``avg_sg`` and ``sg_2..sg_T``: ``paper_value``, ``paper_err``, ``seed_mean``,
         ``seed_sd``, ``boot_low``, ``boot_high``, ``n_seeds``.
     """
@@ -52,8 +52,8 @@ def seed_statistics(ds: xr.Dataset, *, optimizers: Optional[Sequence[str]] = Non
     I = info["iterations_per_task"]
     acc = task1_accuracy(ds, eval_task)
     rows = []
-    for opt in _pick_optimizers(ds, optimizers):
-        curves = acc.sel(optimizer=opt).values.astype(float)  # seeds x iterations
+    for opt in _pick_methods(ds, methods):
+        curves = acc.sel({"method": opt}).values.astype(float)  # seeds x iterations
         curves = curves[np.all(np.isfinite(curves), axis=1)]
         if not len(curves):
             continue
@@ -63,7 +63,7 @@ def seed_statistics(ds: xr.Dataset, *, optimizers: Optional[Sequence[str]] = Non
             f = 100.0 if (percent and not key.startswith(("sg", "avg_sg"))) else 1.0
             sv = np.asarray(seed_vals, dtype=float) * f
             lo, hi = bootstrap_ci(sv, n_boot=n_boot, ci=ci, seed=seed)
-            rows.append(dict(optimizer=opt, metric=key, paper_value=float(value) * f, paper_err=float(err) * f,
+            rows.append(dict(method=opt, metric=key, paper_value=float(value) * f, paper_err=float(err) * f,
                              seed_mean=float(np.mean(sv)), seed_sd=float(np.std(sv, ddof=1)) if sv.size > 1 else np.nan,
                              boot_low=lo, boot_high=hi, n_seeds=int(sv.size)))
     return pd.DataFrame(rows)

@@ -165,7 +165,7 @@ def gain_features(gain, iterations_per_task: int, *, baseline: Union[str, float]
     return pd.DataFrame(rows)
 
 
-def switch_table(results, *, optimizers: Optional[Sequence[str]] = None, eval_task: int = 1,
+def switch_table(results, *, methods: Optional[Sequence[str]] = None, eval_task: int = 1,
                  tolerance: float = 0.01, window: Optional[int] = None,
                  gain_baseline: Union[str, float] = "pre", signal: str = "gain") -> pd.DataFrame:
     """Gap and gain measures for every switch of every run in one or more results.
@@ -174,7 +174,7 @@ def switch_table(results, *, optimizers: Optional[Sequence[str]] = None, eval_ta
     ----------
     results : Dataset, path, or a sequence of them
         Results files in the schema of ``docs/results-schema.md``.
-    optimizers : sequence of str, optional
+    methods : sequence of str, optional
         Restrict to these methods (default: all in each file).
     eval_task : int
         Task whose accuracy defines the gap (the paper: task 1).
@@ -188,8 +188,8 @@ def switch_table(results, *, optimizers: Optional[Sequence[str]] = None, eval_ta
     Returns
     -------
     pandas.DataFrame
-        One row per (file, optimizer, seed, switch) with columns ``benchmark``, ``eta``,
-        ``source``, ``optimizer``, ``seed``, the columns of :func:`gap_features` and those
+        One row per (file, method, seed, switch) with columns ``benchmark``, ``eta``,
+        ``source``, ``method``, ``seed``, the columns of :func:`gap_features` and those
         of :func:`gain_features`.
     """
     datasets = _as_datasets(results)
@@ -199,16 +199,16 @@ def switch_table(results, *, optimizers: Optional[Sequence[str]] = None, eval_ta
         if signal not in ds.data_vars:
             raise ValueError(f"{info['source']}: missing data variable {signal!r}")
         acc = task1_accuracy(ds, eval_task)
-        sig = ds[signal].transpose("optimizer", "seed", "iteration")
-        for opt in _pick_optimizers(ds, optimizers):
+        sig = ds[signal].transpose("method", "seed", "iteration")
+        for opt in _pick_methods(ds, methods):
             for seed in ds["seed"].values:
-                gap = gap_features(acc.sel(optimizer=opt, seed=seed).values, info["iterations_per_task"],
+                gap = gap_features(acc.sel({"method": opt, "seed": seed}).values, info["iterations_per_task"],
                                    tolerance=tolerance, window=window)
-                gf = gain_features(sig.sel(optimizer=opt, seed=seed).values, info["iterations_per_task"],
+                gf = gain_features(sig.sel({"method": opt, "seed": seed}).values, info["iterations_per_task"],
                                    baseline=gain_baseline, tonic=info["g0"], window=window)
                 row = gap.merge(gf, on="switch")
                 row.insert(0, "seed", int(seed))
-                row.insert(0, "optimizer", str(opt))
+                row.insert(0, "method", str(opt))
                 row.insert(0, "source", info["source"])
                 row.insert(0, "eta", info["eta"])
                 row.insert(0, "benchmark", info["benchmark"])
@@ -222,8 +222,8 @@ def _as_datasets(results) -> List[xr.Dataset]:
     return load_results(results)
 
 
-def _pick_optimizers(ds: xr.Dataset, optimizers) -> List[str]:
-    have = [str(o) for o in ds["optimizer"].values]
-    if optimizers is None:
+def _pick_methods(ds: xr.Dataset, methods) -> List[str]:
+    have = [str(o) for o in ds["method"].values]
+    if methods is None:
         return have
-    return [o for o in optimizers if o in have]
+    return [o for o in methods if o in have]

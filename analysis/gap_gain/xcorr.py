@@ -50,7 +50,7 @@ def lagged_xcorr(x, y, max_lag: int) -> tuple:
     return lags, r
 
 
-def gain_gap_xcorr(results, *, optimizer: str = "ngm", eval_task: int = 1, max_lag: int = 20,
+def gain_gap_xcorr(results, *, method: str = "ngm", eval_task: int = 1, max_lag: int = 20,
                    window: Optional[int] = None, signal: str = "gain") -> pd.DataFrame:
     """Lagged cross-correlation between the gain excursion and the accuracy drop, per switch.
 
@@ -61,16 +61,16 @@ def gain_gap_xcorr(results, *, optimizer: str = "ngm", eval_task: int = 1, max_l
     Returns
     -------
     pandas.DataFrame
-        Long format: ``benchmark``, ``eta``, ``optimizer``, ``seed``, ``switch``, ``lag``
+        Long format: ``benchmark``, ``eta``, ``method``, ``seed``, ``switch``, ``lag``
         (iterations), ``r``.
     """
     rows = []
     for ds in _as_datasets(results):
         info = run_info(ds)
-        if optimizer not in [str(o) for o in ds["optimizer"].values]:
+        if method not in [str(o) for o in ds["method"].values]:
             continue
-        acc = task1_accuracy(ds, eval_task).sel(optimizer=optimizer)
-        sig = ds[signal].transpose("optimizer", "seed", "iteration").sel(optimizer=optimizer)
+        acc = task1_accuracy(ds, eval_task).sel({"method": method})
+        sig = ds[signal].transpose("method", "seed", "iteration").sel({"method": method})
         I = info["iterations_per_task"]
         for seed in ds["seed"].values:
             a = acc.sel(seed=seed).values
@@ -81,10 +81,10 @@ def gain_gap_xcorr(results, *, optimizer: str = "ngm", eval_task: int = 1, max_l
                 y = a[s - 1] - a[s - 1:s + w]
                 lags, r = lagged_xcorr(x, y, min(max_lag, w - 2))
                 for lag, rv in zip(lags, r):
-                    rows.append(dict(benchmark=info["benchmark"], eta=info["eta"], optimizer=optimizer,
+                    rows.append(dict(benchmark=info["benchmark"], eta=info["eta"], method=method,
                                      seed=int(seed), switch=k, lag=int(lag), r=rv))
     if not rows:
-        raise ValueError(f"optimizer {optimizer!r} is in none of the results")
+        raise ValueError(f"method {method!r} is in none of the results")
     return pd.DataFrame(rows)
 
 

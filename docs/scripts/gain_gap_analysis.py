@@ -86,7 +86,7 @@ def main(argv=None):
     out = Path(args.out)
     fmts = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     datasets = load_results(args.results)
-    tab = switch_table(datasets, optimizers=["ngm"])
+    tab = switch_table(datasets, methods=["ngm"])
     report = {"runs": {}, "pooled": {}, "within_eta": {}, "adjusted": {}, "run_level": {}, "xcorr_peak": {}}
     for b, sub in tab.groupby("benchmark"):
         report["runs"][b] = {f"{e:g}": int(s["seed"].nunique()) for e, s in sub.groupby("eta")}

@@ -10,11 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from lcne import GilzenratLC  # noqa: E402
+from lcne import GilzenratLC
 
 
 def main(out="docs/figures/lc_pulse.png"):

@@ -12,18 +12,14 @@ switch, plus ``<figure stem>_metrics.csv`` with every number of the tables.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from lcne.analysis.metrics import metrics_table, stability_metrics
+from lcne.analysis.results_io import open_results
 
-from lcne.analysis.metrics import metrics_table, stability_metrics  # noqa: E402
 
 BENCHMARKS = ("split-mnist", "rotated-mnist")
 #: configuration (directory of lc_study.sh) -> (row name, LC, front end); table order
@@ -68,21 +64,21 @@ FIGURE = tuple(STYLE)
 
 
 def load(root: Path, bench: str) -> dict:
-    """label -> Dataset (one per optimizer label) for a benchmark."""
+    """label -> Dataset (one per method label) for a benchmark."""
     out = {}
     for path in sorted((root / bench).glob(f"*/{bench}.nc")):
-        ds = xr.load_dataset(path, engine="h5netcdf")
+        ds = open_results(path)
         config = path.parent.name
-        for label in ds["optimizer"].values:
-            key = config if ds.sizes["optimizer"] == 1 else f"{config}/{label}"
-            out[key] = ds.sel(optimizer=[label])
+        for label in ds["method"].values:
+            key = config if ds.sizes["method"] == 1 else f"{config}/{label}"
+            out[key] = ds.sel({"method": [label]})
     return out
 
 
 def per_seed_sg(ds) -> dict:
     """seed -> avg-SG of that seed's task-1 curve."""
     ipt = int(ds.attrs["iterations_per_task"])
-    acc = ds["accuracy"].isel(optimizer=0).sel(eval_task=1)
+    acc = ds["accuracy"].isel(method=0).sel(eval_task=1)
     return {int(s): float(stability_metrics(acc.sel(seed=s).values, ipt)["avg_sg"]) for s in ds["seed"].values}
 
 
@@ -103,7 +99,7 @@ def table(runs: dict) -> pd.DataFrame:
             row[f"{key}_late_seed_mean"] = late[f"{key}_seed_mean"]
             row[f"{key}_late_seed_sd"] = late[f"{key}_seed_sd"]
         row["label"] = label
-        gain = ds["gain"].isel(optimizer=0)
+        gain = ds["gain"].isel(method=0)
         ipt = int(ds.attrs["iterations_per_task"])
         row["gain_mean"] = float(gain.mean())
         window = gain.isel(iteration=slice(ipt, ipt + 30))  # 30 iterations after the first switch
@@ -158,8 +154,8 @@ def figure(all_runs: dict, path: Path, before: int = 20, after: int = 80):
             ipt = int(ds.attrs["iterations_per_task"])
             sl = slice(ipt - before, ipt + after)
             x = np.arange(-before, after)
-            acc = ds["accuracy"].isel(optimizer=0).sel(eval_task=1).isel(iteration=sl) * 100
-            gain = ds["gain"].isel(optimizer=0).isel(iteration=sl)
+            acc = ds["accuracy"].isel(method=0).sel(eval_task=1).isel(iteration=sl) * 100
+            gain = ds["gain"].isel(method=0).isel(iteration=sl)
             style = dict(STYLE.get(label, {}))
             style.setdefault("lw", 1.2)
             name, lc, fe = LABELS.get(label, (label, "", ""))

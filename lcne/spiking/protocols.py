@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import numpy as np
@@ -155,10 +154,10 @@ def pulses(duration_ms: float, onsets_ms: Sequence[float], width_ms: float = 100
     return Stimulus(v, dt_ms, "pulses", tuple(onsets_ms))
 
 
-def from_results(results: Union[str, Path, xr.Dataset], optimizer: str, seed: int, ms_per_iteration: float,
+def from_results(results: xr.Dataset, method: str, seed: int, ms_per_iteration: float,
                  variable: str = "drive", iterations: Optional[slice] = None, normalize: str = "max",
                  dt_ms: float = 1.0) -> Stimulus:
-    """Input trace from an ``lcne run`` results file (see ``docs/results-schema.md``).
+    """Input trace from the results of an ``lcne run`` (see ``docs/results-schema.md``).
 
     Iteration ``i`` of the chosen run is held for ``ms_per_iteration`` ms: it covers
     ``[(i - i0)*ms_per_iteration, (i - i0 + 1)*ms_per_iteration)`` where ``i0`` is the
@@ -166,10 +165,11 @@ def from_results(results: Union[str, Path, xr.Dataset], optimizer: str, seed: in
 
     Parameters
     ----------
-    results : path or xarray.Dataset
-        Results file (netCDF) or an already opened Dataset with ``variable`` over
-        (``optimizer``, ``seed``, ``iteration``).
-    optimizer, seed :
+    results : xarray.Dataset
+        Results opened with the one reader, :func:`lcne.analysis.open_results` (which
+        checks the file and upgrades older schema versions), holding ``variable`` over
+        (``method``, ``seed``, ``iteration``).
+    method, seed :
         Which run to take.
     ms_per_iteration : float
         Biological milliseconds per training iteration (the explicit time-scale map).
@@ -184,23 +184,28 @@ def from_results(results: Union[str, Path, xr.Dataset], optimizer: str, seed: in
     dt_ms : float
         Sample interval of the returned stimulus, ms.
     """
+    if not isinstance(results, xr.Dataset):
+        raise TypeError(
+            "from_results takes an opened results Dataset; open the file with "
+            f"lcne.analysis.open_results({str(results)!r}) first"
+        )
     if ms_per_iteration <= 0:
         raise ValueError(f"ms_per_iteration must be > 0, got {ms_per_iteration}")
     if normalize not in ("max", "none"):
         raise ValueError(f"normalize must be 'max' or 'none', got {normalize!r}")
-    ds = results if isinstance(results, xr.Dataset) else _open(results)
+    ds = results
     if variable not in ds:
         raise ValueError(f"results have no variable {variable!r}; available: {', '.join(map(str, ds.data_vars))}")
     da = ds[variable]
-    for dim in ("optimizer", "seed", "iteration"):
+    for dim in ("method", "seed", "iteration"):
         if dim not in da.dims:
             raise ValueError(f"variable {variable!r} lacks dimension {dim!r}")
     try:
-        da = da.sel(optimizer=optimizer, seed=seed)
+        da = da.sel({"method": method, "seed": seed})
     except KeyError:
         raise ValueError(
-            f"no run optimizer={optimizer!r} seed={seed} in results "
-            f"(optimizers {list(ds.optimizer.values)}, seeds {list(ds.seed.values)})"
+            f"no run method={method!r} seed={seed} in results "
+            f"(methods {list(ds.method.values)}, seeds {list(ds.seed.values)})"
         ) from None
     if iterations is not None:
         da = da.sel(iteration=iterations)
@@ -210,17 +215,10 @@ def from_results(results: Union[str, Path, xr.Dataset], optimizer: str, seed: in
     if normalize == "max":
         peak = np.max(np.abs(trace))
         trace = trace / peak if peak > 0 else trace
-    per_iter = Stimulus(trace, ms_per_iteration, f"{variable}:{optimizer}:{seed}")
+    per_iter = Stimulus(trace, ms_per_iteration, f"{variable}:{method}:{seed}")
     log.info("drive from results: %d iterations x %.3g ms = %.1f s", trace.size, ms_per_iteration,
              per_iter.duration_ms / 1000)
     return per_iter.resample(dt_ms)
-
-
-def _open(path) -> xr.Dataset:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"results file {path} not found")
-    return xr.load_dataset(path, engine="h5netcdf")
 
 
 def _n_samples(duration_ms: float, dt_ms: float) -> int:
