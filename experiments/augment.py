@@ -1,6 +1,7 @@
 """Training-time image augmentation in torch, batched over independent runs.
 
-The CIFAR recipe of the paper's code (paper-notes §2.2) is, per training image:
+The CIFAR recipe of the paper's code (github.com/alejandrorg00/ngm-sgd_project, the torchvision
+transforms of its CIFAR scripts) is, per training image:
 random 32x32 crop of the image zero-padded by 4 pixels, horizontal flip with
 probability 1/2, conversion to [0, 1], and per-channel normalisation with the
 CIFAR-10 statistics mean (0.4914, 0.4822, 0.4465), std (0.2470, 0.2435, 0.2616)

@@ -5,7 +5,8 @@ flat float tensors together with the (1-based) task that introduces each sample.
 Context k trains on the union of tasks 1..k: batches are drawn uniformly with
 replacement from that pool, with no task label given to the network.
 
-Benchmarks (Rodriguez-Garcia et al. 2025, paper-notes §2.2):
+Benchmarks (Rodriguez-Garcia, Ghosh & Ramaswamy 2025, arXiv:2507.14056, Section 3, as built in the
+authors' code, github.com/alejandrorg00/ngm-sgd_project; ``docs/protocol.md``):
 
 * ``split-mnist``: 5 cumulative contexts {0,1}, {0-3}, ..., {0-9}; task k = digits
   {2k-2, 2k-1}; 10-way head; 200 iterations per context; eta = 0.4.

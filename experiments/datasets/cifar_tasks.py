@@ -4,12 +4,12 @@ Each ``make_tasks`` function takes a loaded :class:`ImageDataset` and returns a
 :class:`TaskSplit`: for every task (context) the indices of the training and
 test images whose classes that task *introduces*, the width of the shared
 output head, and the map from dataset labels to head labels.  The benchmarks
-are cumulative ("incremental joint training", paper-notes §2.1): context ``k``
+are cumulative ("incremental joint training", Rodriguez-Garcia, Ghosh & Ramaswamy 2025, arXiv:2507.14056): context ``k``
 trains on the union of tasks ``0..k`` (:meth:`TaskSplit.seen_train_indices`),
 with no task labels.  The stream/runner decides sampling and evaluation.
 
-Benchmarks (paper-notes §2.2)
------------------------------
+Benchmarks (the paper's Section 3 and the authors' code, github.com/alejandrorg00/ngm-sgd_project; ``docs/cifar.md``)
+------------------------------------------------------------------------------------
 Split CIFAR-10
     5 tasks of 2 classes in label order: {airplane, automobile}, {bird, cat},
     {deer, dog}, {frog, horse}, {ship, truck}; 10-way head.
@@ -262,8 +262,8 @@ class ImageBenchmark:
     crop_padding : int
         Zero padding of the training random crop.
     iterations_per_task, eta, batch_size, lr
-        Paper settings (paper-notes §1.3, §1.7): the authors' v1 code where it
-        exists, else v2.  ``notes`` says where a value is uncertain.
+        Paper settings: the authors' v1 code (github.com/alejandrorg00/ngm-sgd_project) where it
+        exists, else the v2 paper (Rodriguez-Garcia, Ghosh & Ramaswamy 2025, arXiv:2507.14056); ``docs/cifar.md`` lists them.  ``notes`` says where a value is uncertain.
     """
 
     name: str
