@@ -38,7 +38,7 @@ def test_loggers_of_the_layers_are_children_of_lcne():
 
     for module in (lcne.experiments.runner, lcne.models.resnet):
         logger = next(v for v in vars(module).values() if isinstance(v, logging.Logger))
-        assert logger.name == module.__name__ and logger.parent.name.startswith("lcne")
+        assert logger.name == module.__name__ and logger.name.startswith("lcne.")
 
 
 def test_package_data_is_found_through_the_package():
