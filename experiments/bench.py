@@ -122,15 +122,3 @@ def format_report(r: Dict[str, float]) -> str:
     ]
     return "\n".join(f"{k:<30}{v}" for k, v in rows)
 
-
-def main(argv=None) -> int:
-    """``python -m lcne.experiments.bench [options]``: the same as ``lcne bench [options]``."""
-    import sys
-
-    from lcne.experiments.cli import main as cli_main
-
-    return cli_main(["bench", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,293 +1,66 @@
 """The ``lcne`` command line.
 
-Subcommands: ``run`` (this module) and those registered by sibling modules
-(``cli_analysis``, ``cli_spiking``, ...) through ``register(subparsers)``.
+The subcommands are listed in one static table, :data:`SUBCOMMANDS`: subcommand name ->
+the module whose ``register(subparsers)`` adds it. Every module of the table is imported
+here with a plain import, so a broken subcommand module fails loudly (with its traceback)
+at ``lcne --help`` instead of disappearing from the list. Imports point one way only:
+``cli`` -> ``cli_*`` -> ``cli_args`` (the shared argument types); no subcommand module
+imports this one.
+
 Errors the user can fix are printed as one line, ``lcne: error: ...``, with exit code 2;
-set ``LCNE_DEBUG=1`` to see the traceback.
+set ``LCNE_DEBUG=1`` to see the traceback. Ctrl-C exits with code 130.
 """
 from __future__ import annotations
 
-import argparse
-import importlib
 import logging
 import os
 import sys
-import time
-from pathlib import Path
 
-__all__ = ["main", "build_parser"]
+from lcne.experiments import cli_analysis, cli_bench, cli_report, cli_run, cli_spiking, cli_sweep
+from lcne.experiments.cli_args import OneLineParser
+from lcne.experiments.cli_run import config_from_args
+
+__all__ = ["main", "build_parser", "config_from_args", "SUBCOMMANDS"]
 log = logging.getLogger("lcne")
 
-#: modules that add subcommands with ``register(subparsers)``, if present
-_PLUGINS = (
-    "lcne.experiments.cli_analysis",
-    "lcne.experiments.cli_spiking",
-    "lcne.experiments.cli_sweep",
-    "lcne.experiments.cli_report",
-)
+#: subcommand name -> module that adds it with ``register(subparsers)``, in ``--help`` order.
+#: A module that adds several subcommands appears once per name and is registered once.
+SUBCOMMANDS = {
+    "run": cli_run,
+    "bench": cli_bench,
+    "export-mnist": cli_run,
+    "figures": cli_analysis,
+    "compare-bio": cli_analysis,
+    "validate-spiking": cli_spiking,
+    "sweep": cli_sweep,
+    "report": cli_report,
+}
 
 
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line."""
+def build_parser() -> OneLineParser:
+    """The ``lcne`` parser with every subcommand of :data:`SUBCOMMANDS`.
 
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _int_list(text):
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
-
-
-def _name_list(text):
-    return [v.strip() for v in text.split(",") if v.strip()]
-
-
-def _number(kind):
-    def parse(text):
-        try:
-            return kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
-
-    parse.__name__ = kind.__name__
-    return parse
-
-
-def _positive(kind):
-    """Parser of a number of type ``kind`` that must be > 0 (NaN is refused too)."""
-    number = _number(kind)
-
-    def parse(text):
-        value = number(text)
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse
-
-
-def _key_value(text):
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
-    key, value = text.split("=", 1)
-    try:
-        value = float(value)
-    except ValueError:
-        pass
-    return key.strip(), value
-
-
-def _add_run(sub):
-    from lcne.experiments.streams import BENCHMARKS
-
-    p = sub.add_parser(
-        "run",
-        help="incremental joint training on a benchmark; writes netCDF, metrics CSV and figure",
-        description="Run the paper's incremental joint-training protocol for every method "
-        "and seed, evaluate after every iteration, print the stability-gap table and write "
-        "<out>/<benchmark>.nc, <out>/<benchmark>_metrics.csv and <out>/<benchmark>_task1.png/.pdf.",
-    )
-    p.add_argument("benchmark", help=f"one of: {', '.join(BENCHMARKS)}")
-    p.add_argument("--optimizers", type=_name_list, default=None, help="comma list (default ngm,sgd,msgd,adam)")
-    p.add_argument("--seeds", type=_int_list, default=None, help="comma list (default 42,43,44,45,46)")
-    p.add_argument("--iterations", type=_number(int), default=None, help="training iterations per context")
-    p.add_argument("--lr", type=_number(float), default=None, help="learning rate (default 0.01)")
-    p.add_argument("--eta", type=_number(float), default=None, help="gain burst scale per nat (paper value per benchmark)")
-    p.add_argument("--gamma", type=_number(float), default=None, help="gain decay per iteration (default 0.9)")
-    p.add_argument("--batch-size", type=_number(int), default=None, help="default 128")
-    p.add_argument("--lc", default=None, help="LC model driving the ngm gain (default paper)")
-    p.add_argument("--uncertainty", default=None, help="uncertainty front end (default entropy)")
-    p.add_argument("--lc-param", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
-                   help="LC model parameter override (repeatable)")
-    p.add_argument("--unc-param", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
-                   help="uncertainty front-end parameter override (repeatable)")
-    p.add_argument("--gain-target", default=None, help="preactivation (default), slope or temperature")
-    p.add_argument("--fixed-gain", type=_number(float), default=None,
-                   help="gain of the fixed-gain method (default: time-average of the NGM run of the same seed)")
-    p.add_argument("--eval-split", default=None, choices=["test", "validation"],
-                   help="evaluate on the test set (default) or on a held-out validation split of the training data")
-    p.add_argument("--eval-tasks", default=None, choices=["seen", "first"],
-                   help="evaluate every seen task (default) or task 1 only (the authors' protocol, cheaper)")
-    p.add_argument("--config", default=None, help="YAML file with run options (command-line options win)")
-    p.add_argument("--out", default=None, help="output directory (default results)")
-    p.add_argument("--data-dir", default=None, help="directory with the MNIST IDX files (default: embedded subset)")
-    p.add_argument("--device", default=None, help="cpu (default) or cuda")
-    p.add_argument("--no-figure", action="store_true", help="skip the figure")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_run)
-
-
-def _load_yaml_config(path):
-    import yaml
-
-    from lcne.experiments.errors import ConfigError
-
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"--config: file {p} not found")
-    try:
-        data = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--config: {p} is not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"--config: {p} must hold a mapping of option names to values")
-    return data
-
-
-def config_from_args(args):
-    """Build a :class:`RunConfig` from parsed arguments (and the optional YAML file)."""
-    from dataclasses import fields
-
-    from lcne.experiments.config import RunConfig, suggest
-    from lcne.experiments.errors import ConfigError
-
-    known = {f.name for f in fields(RunConfig)}
-    values = {}
-    if args.config:
-        for key, value in _load_yaml_config(args.config).items():
-            k = str(key).replace("-", "_")
-            if k not in known:
-                raise ConfigError(f"{args.config}: unknown key {key!r}{suggest(k, known)}")
-            values[k] = value
-    cli = {
-        "benchmark": args.benchmark,
-        "optimizers": args.optimizers,
-        "seeds": args.seeds,
-        "iterations": args.iterations,
-        "lr": args.lr,
-        "eta": args.eta,
-        "gamma": args.gamma,
-        "batch_size": args.batch_size,
-        "lc": args.lc,
-        "uncertainty": args.uncertainty,
-        "gain_target": args.gain_target,
-        "fixed_gain": args.fixed_gain,
-        "eval_split": args.eval_split,
-        "eval_tasks": args.eval_tasks,
-        "out": args.out,
-        "data_dir": args.data_dir,
-        "device": args.device,
-    }
-    values.update({k: v for k, v in cli.items() if v is not None})
-    if args.lc_param:
-        values["lc_params"] = {**values.get("lc_params", {}), **dict(args.lc_param)}
-    if args.unc_param:
-        values["uncertainty_params"] = {**values.get("uncertainty_params", {}), **dict(args.unc_param)}
-    return RunConfig(**values).resolved()
-
-
-def cmd_run(args) -> int:
-    from lcne.analysis.metrics import format_table, metrics_table
-    from lcne.experiments.results import atomic_path, write_netcdf
-    from lcne.experiments.runner import run_experiment
-
-    cfg = config_from_args(args)
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    ds = run_experiment(cfg, progress=not args.quiet)
-    wall = time.perf_counter() - t0
-    ds.attrs["wall_time_s"] = round(wall, 2)
-    stem = out / cfg.benchmark
-    nc = write_netcdf(ds, stem.with_suffix(".nc"))
-    table = metrics_table(ds, eval_task=1, convention="code")
-    with atomic_path(f"{stem}_metrics.csv") as tmp:
-        table.to_csv(tmp, float_format="%.6g")
-    n_runs = ds.sizes["method"] * ds.sizes["seed"]
-    print(f"\n{cfg.benchmark}: {n_runs} runs x {ds.sizes['iteration']} iterations in {wall:.1f} s")
-    print("Task-1 metrics; ACC in %, paper convention (seed-mean curve ± propagated sd),")
-    print("avg-min-ACC over blocks 1..T-1 (authors' code); per-seed mean ± sd below each row.\n")
-    print(format_table(table))
-    print(f"\nresults: {nc}\nmetrics: {stem}_metrics.csv")
-    if not args.no_figure:
-        from lcne.analysis.figures import plot_task1_with_gain, save_figure
-
-        paths = save_figure(plot_task1_with_gain(ds), f"{stem}_task1")
-        print("figure:  " + ", ".join(str(p) for p in paths))
-    return 0
-
-
-def _add_bench(sub):
-    p = sub.add_parser(
-        "bench",
-        help="training throughput: sequential vs batched runs, GFLOP/s vs matmul peak",
-        description="Time the runs of the default Split MNIST grid one after another and as one "
-        "batched computation, in one process; report the ratio and the achieved GFLOP/s.",
-    )
-    p.add_argument("--benchmark", default="split-mnist")
-    p.add_argument("--iterations", type=_number(int), default=40, help="iterations per context (default 40)")
-    p.add_argument("--optimizers", type=_name_list, default=None, help="comma list (default ngm,sgd,msgd,adam)")
-    p.add_argument("--seeds", type=_int_list, default=None, help="comma list (default 42,43,44,45,46)")
-    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_bench)
-
-
-def cmd_bench(args) -> int:
-    import json
-
-    from lcne.experiments.bench import benchmark_training, format_report
-
-    if args.device != "cpu":
-        from lcne.experiments.config import RunConfig
-
-        RunConfig(benchmark=args.benchmark, device=args.device).resolved()  # one-line error if no CUDA
-    kw = {"iterations": args.iterations, "device": args.device}
-    if args.optimizers:
-        kw["optimizers"] = args.optimizers
-    if args.seeds:
-        kw["seeds"] = args.seeds
-    r = benchmark_training(args.benchmark, **kw)
-    print(json.dumps(r) if args.json else format_report(r))
-    return 0
-
-
-def _add_export_mnist(sub):
-    p = sub.add_parser(
-        "export-mnist",
-        help="write the MNIST images lcne trains on as the four standard IDX files",
-        description="Write the embedded MNIST subset (or the IDX files in --data-dir) as the four "
-        "standard MNIST IDX files in OUT, so that other tools train on exactly the same images. "
-        "torchvision's MNIST(root=ROOT) reads them from ROOT/MNIST/raw without downloading.",
-    )
-    p.add_argument("out", help="output folder, e.g. data/MNIST/raw")
-    p.add_argument("--data-dir", default=None, help="MNIST IDX files to copy (default: the embedded subset)")
-    p.add_argument("--gzip", action="store_true", help="write .gz files")
-    p.set_defaults(func=cmd_export_mnist)
-
-
-def cmd_export_mnist(args) -> int:
-    from lcne.experiments.datasets import load_mnist, save_mnist_idx
-
-    train, test = load_mnist(args.data_dir)
-    out = save_mnist_idx(train, test, args.out, compress=args.gzip)
-    print(f"{len(train)} training and {len(test)} test images ({train.source}) written to {out}")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="lcne", description="Noradrenergic gain modulation in learning networks.")
+    Raises whatever a module's ``register`` raises, and :class:`RuntimeError` when the
+    subcommands the modules added differ from the table.
+    """
+    parser = OneLineParser(prog="lcne", description="Noradrenergic gain modulation in learning networks.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    _add_run(sub)
-    _add_bench(sub)
-    _add_export_mnist(sub)
-    for name in _PLUGINS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(sub)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    registered = []
+    for module in SUBCOMMANDS.values():
+        if module not in registered:
+            module.register(sub)
+            registered.append(module)
+    added = set(sub.choices)
+    if added != set(SUBCOMMANDS):
+        raise RuntimeError(f"lcne subcommands {sorted(added)} differ from the table {sorted(SUBCOMMANDS)}")
+    # --help lists the subcommands in table order (registration order differs for shared modules)
+    sub._choices_actions.sort(key=lambda a: list(SUBCOMMANDS).index(a.dest))
     return parser
 
 
 def main(argv=None) -> int:
+    """Entry point of the ``lcne`` console script; returns the exit code."""
     from lcne.experiments.errors import LcneError
 
     parser = build_parser()

@@ -6,24 +6,15 @@ main parser by :func:`register`; handlers return an exit code and raise ``ValueE
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from pathlib import Path
 
-from lcne.experiments.cli import _positive
+from lcne.experiments.cli_args import formats, nwb_spec, positive
 
 __all__ = ["register", "cmd_figures", "cmd_compare_bio"]
 
 log = logging.getLogger("lcne.analysis")
-
-
-def _formats(text):
-    fmts = [f.strip().lower().lstrip(".") for f in text.split(",") if f.strip()]
-    bad = [f for f in fmts if f not in ("pdf", "png", "svg")]
-    if bad or not fmts:
-        raise argparse.ArgumentTypeError(f"{text!r}: formats must be a comma list of pdf, png, svg")
-    return fmts
 
 
 def register(subparsers) -> None:
@@ -38,14 +29,14 @@ def register(subparsers) -> None:
     )
     p.add_argument("results", nargs="+", help="results files (.nc) or directories holding them")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--format", type=_formats, default=["pdf", "png"], help="comma list (default pdf,png)")
+    p.add_argument("--format", type=formats, default=["pdf", "png"], help="comma list (default pdf,png)")
     p.add_argument("--method", "--optimizer", dest="method", default="ngm",
                    help="method whose gain is analysed (default ngm; --optimizer is the older spelling)")
-    p.add_argument("--ms-per-iteration", type=_positive(float), default=None,
+    p.add_argument("--ms-per-iteration", type=positive(float), default=None,
                    help="time mapping for the biology panels (default: fitted and reported)")
     p.add_argument("--convention", choices=("code", "after-first"), default="code",
                    help="avg-min-ACC convention (default code: blocks 1..T-1 as in the authors' code)")
-    p.add_argument("--tolerance", type=_positive(float), default=0.01,
+    p.add_argument("--tolerance", type=positive(float), default=0.01,
                    help="recovery tolerance, fraction of accuracy (default 0.01 = 1 point)")
     p.set_defaults(func=cmd_figures)
 
@@ -61,7 +52,7 @@ def register(subparsers) -> None:
     q.add_argument("--method", "--optimizer", dest="method", default="ngm",
                    help="method whose trace is compared (default ngm; --optimizer is the older spelling)")
     q.add_argument("--signal", default="gain", help="data variable: gain (default) or an LC state such as lc_v")
-    q.add_argument("--ms-per-iteration", type=_positive(float), default=None,
+    q.add_argument("--ms-per-iteration", type=positive(float), default=None,
                    help="milliseconds per training iteration (default: fitted to the LC latency and NE decay)")
     q.add_argument("--reference", action="append", default=[], metavar="CSV",
                    help="extra reference/user curve (CSV with a .yaml sidecar); repeatable")
@@ -69,7 +60,7 @@ def register(subparsers) -> None:
                    help="NWB TimeSeries as a user curve (signal: lc_rate, ne, pupil, gain); repeatable")
     q.add_argument("--window", type=int, default=None, help="iterations after each switch (default whole context)")
     q.add_argument("--out", default=None, help="directory for comparison.csv, time_mapping.json and the figure")
-    q.add_argument("--format", type=_formats, default=["pdf", "png"], help="figure formats (default pdf,png)")
+    q.add_argument("--format", type=formats, default=["pdf", "png"], help="figure formats (default pdf,png)")
     q.set_defaults(func=cmd_compare_bio)
 
 
@@ -117,19 +108,6 @@ def cmd_figures(args) -> int:
     return 0
 
 
-def _parse_nwb(spec: str):
-    parts = spec.split(":")
-    if len(parts) not in (3, 4):
-        raise ValueError(f"--nwb {spec!r}: expected FILE:SERIES:SIGNAL[:EVENT_S]")
-    event = 0.0
-    if len(parts) == 4:
-        try:
-            event = float(parts[3])
-        except ValueError:
-            raise ValueError(f"--nwb {spec!r}: EVENT_S {parts[3]!r} is not a number") from None
-    return parts[0], parts[1], parts[2], event
-
-
 def cmd_compare_bio(args) -> int:
     """Handler of ``lcne compare-bio``."""
     from lcne.analysis.biology import compare_to_biology, load_nwb_curve, load_reference_file
@@ -138,7 +116,7 @@ def cmd_compare_bio(args) -> int:
     datasets = load_results(args.results)
     users = [load_reference_file(p) for p in args.reference]
     for spec in args.nwb:
-        path, series, signal, event = _parse_nwb(spec)
+        path, series, signal, event = nwb_spec(spec)
         users.append(load_nwb_curve(path, series, signal=signal, event_time_s=event))
     cmp = compare_to_biology(datasets, method=args.method, signal=args.signal,
                              ms_per_iteration=args.ms_per_iteration, user_references=users, window=args.window)

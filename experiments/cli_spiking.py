@@ -11,40 +11,15 @@ command runs, so ``lcne --help`` works without it.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import time
 from pathlib import Path
 
-from lcne.experiments.cli import _key_value as _cli_key_value
-from lcne.experiments.cli import _positive
+from lcne.experiments.cli_args import float_list, iteration_range, numeric_key_value, positive
 
 __all__ = ["register", "cmd_validate_spiking"]
 
 log = logging.getLogger(__name__)
-
-
-def _key_value(text):
-    """KEY=VALUE where VALUE must be a number (the main CLI's parser also allows names)."""
-    key, value = _cli_key_value(text)
-    if not isinstance(value, float):
-        raise argparse.ArgumentTypeError(f"{text!r}: value must be a number")
-    return key, value
-
-
-def _float_list(text):
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
-
-
-def _iteration_range(text):
-    try:
-        a, b = text.split(":", 1)
-        return slice(int(a) if a.strip() else None, int(b) if b.strip() else None)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not START:STOP (iteration labels)") from None
 
 
 def register(subparsers) -> None:
@@ -58,23 +33,23 @@ def register(subparsers) -> None:
         "(netCDF) and a figure to --out. Needs Brian2 (pip install lcne[spiking]).",
     )
     p.add_argument("--out", default="results/spiking", help="output directory (default results/spiking)")
-    p.add_argument("--n-cells", type=_positive(int), default=300, help="cells per condition (default 300)")
-    p.add_argument("--duration", type=_positive(float), default=None,
+    p.add_argument("--n-cells", type=positive(int), default=300, help="cells per condition (default 300)")
+    p.add_argument("--duration", type=positive(float), default=None,
                    help="biological time of the pulse protocol in s; sets the number of trials "
                    "(default 33: 3 s lead + 10 trials of 3 s)")
-    p.add_argument("--trial-ms", type=_positive(float), default=3000.0, help="interval between pulses, ms (default 3000)")
-    p.add_argument("--lead-ms", type=_positive(float), default=3000.0,
+    p.add_argument("--trial-ms", type=positive(float), default=3000.0, help="interval between pulses, ms (default 3000)")
+    p.add_argument("--lead-ms", type=positive(float), default=3000.0,
                    help="silent lead before the first pulse (tonic-rate window), ms (default 3000)")
     p.add_argument("--target", default="cython", choices=("cython", "numpy", "cpp_standalone"),
                    help="Brian2 code generation target (default cython)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--species", default="rat", choices=("rat", "monkey"),
                    help="latency range and afferent delay preset (default rat)")
-    p.add_argument("--param", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
+    p.add_argument("--param", type=numeric_key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="LC population parameter override, e.g. g_gap_nS=0.3 (repeatable)")
-    p.add_argument("--coupling", type=_float_list, default=None, metavar="G1,G2,...",
+    p.add_argument("--coupling", type=float_list, default=None, metavar="G1,G2,...",
                    help="gap-junction conductances of the synchrony sweep, nS")
-    p.add_argument("--pacemaker", type=_float_list, default=None, metavar="I1,I2,...",
+    p.add_argument("--pacemaker", type=float_list, default=None, metavar="I1,I2,...",
                    help="pacemaker currents of the baseline-rate sweep, pA")
     p.add_argument("--preset", default="gilzenrat2002_phasic", help="Gilzenrat preset for the NE vs u comparison")
     g = p.add_argument_group("drive from a results file (NE vs u comparison input)")
@@ -83,9 +58,9 @@ def register(subparsers) -> None:
                    help="method whose run is taken from --results (default ngm; --optimizer is the older spelling)")
     g.add_argument("--run-seed", type=int, default=None, help="seed of that run (default: the first)")
     g.add_argument("--variable", default="drive", help="variable to use: drive (default) or entropy")
-    g.add_argument("--ms-per-iteration", type=_positive(float), default=20.0,
+    g.add_argument("--ms-per-iteration", type=positive(float), default=20.0,
                    help="biological ms per training iteration (default 20)")
-    g.add_argument("--iterations", type=_iteration_range, default=None, metavar="START:STOP",
+    g.add_argument("--iterations", type=iteration_range, default=None, metavar="START:STOP",
                    help="iteration labels to use (default all)")
     p.add_argument("--no-figure", action="store_true", help="skip the figure")
     p.set_defaults(func=cmd_validate_spiking)

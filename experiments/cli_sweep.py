@@ -28,7 +28,7 @@ def register(subparsers) -> None:
 
 
 def _cmd_sweep(args) -> int:
-    from lcne.experiments.sweep import _batch_path, expand, load_spec, run_sweep
+    from lcne.experiments.sweep import batch_path, expand, load_spec, run_sweep
 
     overrides = args.overrides + ([f"base.device={args.device}"] if args.device else [])
     spec = load_spec(args.spec, overrides)
@@ -45,7 +45,7 @@ def _cmd_sweep(args) -> int:
         else:
             batches, root = expand(spec), Path(spec.out)
         for cfg in batches:
-            done = "done" if _batch_path(root, cfg).exists() else "todo"
+            done = "done" if batch_path(root, cfg).exists() else "todo"
             print(f"{done}  {cfg.benchmark:<15} {','.join(cfg.optimizers):<30} lr={cfg.lr} eta={cfg.eta} "
                   f"iterations={cfg.iterations} seeds={len(cfg.seeds)}")
         return 0

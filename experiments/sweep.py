@@ -260,13 +260,13 @@ def run_batch(config: dict, path: str) -> str:
     return path
 
 
-def _batch_path(out: Path, cfg: RunConfig) -> Path:
+def batch_path(out: Path, cfg: RunConfig) -> Path:
     return out / "batches" / f"{cfg.benchmark}-{batch_id(cfg)}.nc"
 
 
 def _execute(batches: List[RunConfig], out: Path, scheduler: Optional[str], use_dask: bool, workers: Optional[int],
              progress: bool) -> List[Path]:
-    todo = [(c, _batch_path(out, c)) for c in batches]
+    todo = [(c, batch_path(out, c)) for c in batches]
     paths = [p for _, p in todo]
     pending = [(c, p) for c, p in todo if not p.exists()]
     if len(pending) < len(todo):

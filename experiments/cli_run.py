@@ -1,0 +1,180 @@
+"""``lcne run`` (train and evaluate a benchmark grid) and ``lcne export-mnist``.
+
+Registered into the main parser by :func:`register`; the handlers return an exit code and
+raise :class:`~lcne.experiments.errors.ConfigError` (a ``ValueError``) with a one-line
+message for problems the user can fix.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from lcne.experiments.cli_args import key_value, name_list, number, int_list
+
+__all__ = ["register", "add_run", "add_export_mnist", "config_from_args", "cmd_run", "cmd_export_mnist"]
+
+
+def register(subparsers) -> None:
+    """Add ``run`` and ``export-mnist`` to the ``lcne`` subcommand parsers."""
+    add_run(subparsers)
+    add_export_mnist(subparsers)
+
+
+def add_run(sub) -> None:
+    """Add the ``run`` subcommand."""
+    from lcne.experiments.streams import BENCHMARKS
+
+    p = sub.add_parser(
+        "run",
+        help="incremental joint training on a benchmark; writes netCDF, metrics CSV and figure",
+        description="Run the paper's incremental joint-training protocol for every method "
+        "and seed, evaluate after every iteration, print the stability-gap table and write "
+        "<out>/<benchmark>.nc, <out>/<benchmark>_metrics.csv and <out>/<benchmark>_task1.png/.pdf. "
+        "The results file's run axis is called 'method'.",
+    )
+    p.add_argument("benchmark", help=f"one of: {', '.join(BENCHMARKS)}")
+    p.add_argument("--methods", "--optimizers", dest="optimizers", type=name_list, default=None, metavar="METHODS",
+                   help="comma list of methods, the results axis 'method' (default ngm,sgd,msgd,adam; "
+                   "--optimizers is the older spelling)")
+    p.add_argument("--seeds", type=int_list, default=None, help="comma list (default 42,43,44,45,46)")
+    p.add_argument("--iterations", type=number(int), default=None, help="training iterations per context")
+    p.add_argument("--lr", type=number(float), default=None, help="learning rate (default 0.01)")
+    p.add_argument("--eta", type=number(float), default=None, help="gain burst scale per nat (paper value per benchmark)")
+    p.add_argument("--gamma", type=number(float), default=None, help="gain decay per iteration (default 0.9)")
+    p.add_argument("--batch-size", type=number(int), default=None, help="default 128")
+    p.add_argument("--lc", default=None, help="LC model driving the ngm gain (default paper)")
+    p.add_argument("--uncertainty", default=None, help="uncertainty front end (default entropy)")
+    p.add_argument("--lc-param", type=key_value, action="append", default=[], metavar="KEY=VALUE",
+                   help="LC model parameter override (repeatable)")
+    p.add_argument("--unc-param", type=key_value, action="append", default=[], metavar="KEY=VALUE",
+                   help="uncertainty front-end parameter override (repeatable)")
+    p.add_argument("--gain-target", default=None, help="preactivation (default), slope or temperature")
+    p.add_argument("--fixed-gain", type=number(float), default=None,
+                   help="gain of the fixed-gain method (default: time-average of the NGM run of the same seed)")
+    p.add_argument("--eval-split", default=None, choices=["test", "validation"],
+                   help="evaluate on the test set (default) or on a held-out validation split of the training data")
+    p.add_argument("--eval-tasks", default=None, choices=["seen", "first"],
+                   help="evaluate every seen task (default) or task 1 only (the authors' protocol, cheaper)")
+    p.add_argument("--config", default=None, help="YAML file with run options (command-line options win)")
+    p.add_argument("--out", default=None, help="output directory (default results)")
+    p.add_argument("--data-dir", default=None, help="directory with the MNIST IDX files (default: embedded subset)")
+    p.add_argument("--device", default=None, help="cpu (default) or cuda")
+    p.add_argument("--no-figure", action="store_true", help="skip the figure")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+
+def _load_yaml_config(path):
+    import yaml
+
+    from lcne.experiments.errors import ConfigError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"--config: file {p} not found")
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--config: {p} is not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--config: {p} must hold a mapping of option names to values")
+    return data
+
+
+def config_from_args(args):
+    """Build a :class:`RunConfig` from parsed arguments (and the optional YAML file)."""
+    from dataclasses import fields
+
+    from lcne.experiments.config import RunConfig, suggest
+    from lcne.experiments.errors import ConfigError
+
+    known = {f.name for f in fields(RunConfig)}
+    values = {}
+    if args.config:
+        for key, value in _load_yaml_config(args.config).items():
+            k = str(key).replace("-", "_")
+            if k not in known:
+                raise ConfigError(f"{args.config}: unknown key {key!r}{suggest(k, known)}")
+            values[k] = value
+    cli = {
+        "benchmark": args.benchmark,
+        "optimizers": args.optimizers,
+        "seeds": args.seeds,
+        "iterations": args.iterations,
+        "lr": args.lr,
+        "eta": args.eta,
+        "gamma": args.gamma,
+        "batch_size": args.batch_size,
+        "lc": args.lc,
+        "uncertainty": args.uncertainty,
+        "gain_target": args.gain_target,
+        "fixed_gain": args.fixed_gain,
+        "eval_split": args.eval_split,
+        "eval_tasks": args.eval_tasks,
+        "out": args.out,
+        "data_dir": args.data_dir,
+        "device": args.device,
+    }
+    values.update({k: v for k, v in cli.items() if v is not None})
+    if args.lc_param:
+        values["lc_params"] = {**values.get("lc_params", {}), **dict(args.lc_param)}
+    if args.unc_param:
+        values["uncertainty_params"] = {**values.get("uncertainty_params", {}), **dict(args.unc_param)}
+    return RunConfig(**values).resolved()
+
+
+def cmd_run(args) -> int:
+    """Handler of ``lcne run``."""
+    from lcne.analysis.metrics import format_table, metrics_table
+    from lcne.experiments.results import atomic_path, write_netcdf
+    from lcne.experiments.runner import run_experiment
+
+    cfg = config_from_args(args)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    ds = run_experiment(cfg, progress=not args.quiet)
+    wall = time.perf_counter() - t0
+    ds.attrs["wall_time_s"] = round(wall, 2)
+    stem = out / cfg.benchmark
+    nc = write_netcdf(ds, stem.with_suffix(".nc"))
+    table = metrics_table(ds, eval_task=1, convention="code")
+    with atomic_path(f"{stem}_metrics.csv") as tmp:
+        table.to_csv(tmp, float_format="%.6g")
+    n_runs = ds.sizes["method"] * ds.sizes["seed"]
+    print(f"\n{cfg.benchmark}: {n_runs} runs x {ds.sizes['iteration']} iterations in {wall:.1f} s")
+    print("Task-1 metrics; ACC in %, paper convention (seed-mean curve ± propagated sd),")
+    print("avg-min-ACC over blocks 1..T-1 (authors' code); per-seed mean ± sd below each row.\n")
+    print(format_table(table))
+    print(f"\nresults: {nc}\nmetrics: {stem}_metrics.csv")
+    if not args.no_figure:
+        from lcne.analysis.figures import plot_task1_with_gain, save_figure
+
+        paths = save_figure(plot_task1_with_gain(ds), f"{stem}_task1")
+        print("figure:  " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def add_export_mnist(sub) -> None:
+    """Add the ``export-mnist`` subcommand."""
+    p = sub.add_parser(
+        "export-mnist",
+        help="write the MNIST images lcne trains on as the four standard IDX files",
+        description="Write the embedded MNIST subset (or the IDX files in --data-dir) as the four "
+        "standard MNIST IDX files in OUT, so that other tools train on exactly the same images. "
+        "torchvision's MNIST(root=ROOT) reads them from ROOT/MNIST/raw without downloading.",
+    )
+    p.add_argument("out", help="output folder, e.g. data/MNIST/raw")
+    p.add_argument("--data-dir", default=None, help="MNIST IDX files to copy (default: the embedded subset)")
+    p.add_argument("--gzip", action="store_true", help="write .gz files")
+    p.set_defaults(func=cmd_export_mnist)
+
+
+def cmd_export_mnist(args) -> int:
+    """Handler of ``lcne export-mnist``."""
+    from lcne.experiments.datasets import load_mnist, save_mnist_idx
+
+    train, test = load_mnist(args.data_dir)
+    out = save_mnist_idx(train, test, args.out, compress=args.gzip)
+    print(f"{len(train)} training and {len(test)} test images ({train.source}) written to {out}")
+    return 0
