@@ -128,8 +128,22 @@ def finish_attrs(ds: xr.Dataset, config_json: str, benchmark: str, iterations_pe
 def atomic_path(path):
     """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
 
-    >>> with atomic_path("table.csv") as tmp:  # doctest: +SKIP
-    ...     frame.to_csv(tmp)
+    The file appears complete or not at all; an error inside the block leaves any earlier
+    ``path`` untouched and no temporary file behind:
+
+    >>> from pathlib import Path
+    >>> with atomic_path("table.csv") as tmp:
+    ...     _ = Path(tmp).write_text("method,avg_sg\\nngm,0.02\\n")
+    >>> Path("table.csv").read_text().splitlines()[1]
+    'ngm,0.02'
+    >>> try:
+    ...     with atomic_path("table.csv") as tmp:
+    ...         _ = Path(tmp).write_text("half a ta")
+    ...         raise KeyboardInterrupt
+    ... except KeyboardInterrupt:
+    ...     pass
+    >>> Path("table.csv").read_text().splitlines()[1], sorted(p.name for p in Path(".").iterdir())
+    ('ngm,0.02', ['table.csv'])
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
