@@ -110,6 +110,13 @@ def check_results(ds: xr.Dataset, source: Optional[str] = None) -> xr.Dataset:
             raise ResultsError(f"{source}: attribute {key!r} is not an integer: {ds.attrs[key]!r}") from None
         if value < 1:
             raise ResultsError(f"{source}: attribute {key!r} must be >= 1, got {value}")
+    acc = ds["accuracy"].values
+    finite = acc[np.isfinite(acc)]
+    if finite.size and (finite.min() < 0 or finite.max() > 1):
+        raise ResultsError(
+            f"{source}: variable 'accuracy' has values outside [0, 1] (min {finite.min():g}, max "
+            f"{finite.max():g}); results hold fractions, not percent"
+        )
     n_iter = ds.sizes["iteration"]
     expected = int(ds.attrs["iterations_per_task"]) * int(ds.attrs["n_tasks"])
     if n_iter != expected:

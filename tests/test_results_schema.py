@@ -79,6 +79,12 @@ def test_missing_dimension_names_the_variable(tmp_path):
         load_results([bad])
 
 
+def test_accuracy_in_percent_is_refused():
+    ds = open_results(V1_FILE)
+    with pytest.raises(ResultsError, match=r"'accuracy' has values outside \[0, 1\].*not percent"):
+        load_results([ds.assign(accuracy=ds["accuracy"] * 100)])
+
+
 def test_hidden_temporary_files_are_not_results(tmp_path):
     (tmp_path / "batches").mkdir()
     good = tmp_path / "batches" / "split-mnist-a.nc"
