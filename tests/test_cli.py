@@ -127,3 +127,124 @@ def test_export_mnist_writes_the_embedded_images_for_other_tools(tmp_path, capsy
     assert np.array_equal(load_mnist_idx(tmp_path / "gz")[0].images, etr.images)
     assert main(["export-mnist", str(tmp_path / "x"), "--data-dir", str(tmp_path / "missing")]) == 2
     assert "is not a directory" in capsys.readouterr().err
+
+
+# --- the static subcommand table ---------------------------------------------------------
+
+EXPECTED_SUBCOMMANDS = ["run", "bench", "export-mnist", "figures", "compare-bio", "validate-spiking", "sweep",
+                        "report"]
+
+
+def test_the_table_lists_every_subcommand_and_help_shows_them_all():
+    from lcne.experiments import cli
+
+    assert list(cli.SUBCOMMANDS) == EXPECTED_SUBCOMMANDS
+    proc = subprocess.run([sys.executable, "-m", "lcne.experiments.cli", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    listed = [line.split()[0] for line in proc.stdout.split("COMMAND\n", 1)[1].splitlines()
+              if line.startswith("    ") and not line.startswith("     ")]
+    assert listed == EXPECTED_SUBCOMMANDS
+    assert set(cli.build_parser()._subparsers._group_actions[0].choices) == set(EXPECTED_SUBCOMMANDS)
+
+
+def test_a_broken_subcommand_module_raises_at_parser_build(monkeypatch):
+    import types
+
+    from lcne.experiments import cli
+
+    def register(subparsers):
+        raise ImportError("No module named 'dask_broken_dependency'")
+
+    monkeypatch.setitem(cli.SUBCOMMANDS, "sweep", types.SimpleNamespace(register=register))
+    with pytest.raises(ImportError, match="dask_broken_dependency"):
+        cli.build_parser()
+
+
+def test_a_table_that_disagrees_with_the_modules_is_an_error(monkeypatch):
+    from lcne.experiments import cli
+
+    monkeypatch.setitem(cli.SUBCOMMANDS, "plot", cli.SUBCOMMANDS["report"])
+    with pytest.raises(RuntimeError, match="differ from the table"):
+        cli.build_parser()
+
+
+def test_a_module_that_fails_to_import_fails_lcne_help_loudly():
+    """Plain imports: the module's ImportError and traceback reach the user; the
+    subcommand never silently disappears from --help."""
+    code = (
+        "import sys, importlib.abc\n"
+        "class Broken(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'lcne.experiments.cli_report':\n"
+        "            raise ImportError('cli_report is broken')\n"
+        "sys.meta_path.insert(0, Broken())\n"
+        "from lcne.experiments.cli import main\n"
+        "sys.exit(main(['--help']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "Traceback" in proc.stderr and "ImportError: cli_report is broken" in proc.stderr
+
+
+def test_subcommand_modules_never_import_the_cli_module():
+    """One direction only: cli -> cli_* -> cli_args."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "experiments"
+    modules = sorted(folder.glob("cli_*.py")) + [folder / "bench.py"]
+    assert len(modules) >= 7
+    for path in modules:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            assert "lcne.experiments.cli" not in names, f"{path.name}:{node.lineno} imports lcne.experiments.cli"
+
+
+# --- method spelling, exit codes -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["run", "split-mnist"], ["bench"]])
+def test_methods_is_a_synonym_of_optimizers(command):
+    from lcne.experiments.cli import build_parser
+
+    parser = build_parser()
+    new = parser.parse_args([*command, "--methods", "ngm,sgd"])
+    old = parser.parse_args([*command, "--optimizers", "ngm,sgd"])
+    assert new.optimizers == old.optimizers == ["ngm", "sgd"]
+    help_text = parser._subparsers._group_actions[0].choices[command[0]].format_help()
+    assert "--methods METHODS, --optimizers METHODS" in help_text
+    assert "the results axis 'method'" in " ".join(help_text.split())
+
+
+def test_methods_reaches_the_run_config():
+    from lcne.experiments.cli import build_parser, config_from_args
+
+    cfg = config_from_args(build_parser().parse_args(["run", "split-mnist", "--methods", "adam,sgd", "--seeds", "3"]))
+    assert list(cfg.optimizers) == ["adam", "sgd"] and list(cfg.seeds) == [3]
+
+
+def test_lcne_debug_shows_the_traceback(monkeypatch, tmp_path):
+    monkeypatch.setenv("LCNE_DEBUG", "1")
+    with pytest.raises(ValueError, match="lr"):
+        main(["run", "split-mnist", "--lr", "0", "--out", str(tmp_path), "--quiet"])
+
+
+def test_ctrl_c_exits_130(monkeypatch, capsys):
+    from lcne.experiments import cli_run
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_run, "cmd_export_mnist", interrupted)
+    assert main(["export-mnist", "somewhere"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
