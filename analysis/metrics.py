@@ -18,6 +18,7 @@ Notation: T contexts of I iterations each; ``a_t`` = accuracy on the evaluated t
 * avg-SG = mean of SG_k.
 
 Accuracy-like values keep the units of the input (fractions or percent); SG is unitless.
+Labels, reported units and decimals of the metrics are in :mod:`lcne.analysis.vocabulary`.
 """
 from __future__ import annotations
 
@@ -27,17 +28,18 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from lcne.analysis.vocabulary import SUMMARY_METRICS, metric
+
 __all__ = [
     "CONVENTIONS",
     "stability_metrics",
     "propagated_metrics",
+    "per_seed_metrics",
     "metrics_table",
-    "SUMMARY_KEYS",
     "format_table",
 ]
 
 CONVENTIONS = ("code", "after-first")
-SUMMARY_KEYS = ("avg_acc", "avg_min_acc", "wc_acc", "avg_sg")
 
 
 def _blocks(acc, iterations_per_task: int) -> np.ndarray:
@@ -142,6 +144,44 @@ def propagated_metrics(mean_curve, sd_curve, iterations_per_task: int, conventio
     return values, errors
 
 
+def per_seed_metrics(ds: xr.Dataset, method: str, convention: str = "code", eval_task: int = 1) -> pd.DataFrame:
+    """The summary metrics of each seed's curve of one method, as stored (fractions).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results (schema of ``docs/results-schema.md``).
+    method : str
+        A value of the ``method`` coordinate.
+    convention : {"code", "after-first"}
+        See :func:`stability_metrics`.
+    eval_task : int
+        Task whose accuracy curve is measured (the paper: task 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: seed (int), one row per seed whose curve is finite everywhere (a diverged
+        run is left out); columns: the keys of
+        :data:`lcne.analysis.vocabulary.SUMMARY_METRICS`.
+
+    Examples
+    --------
+    >>> from lcne.analysis.synthetic import synthetic_results
+    >>> ds = synthetic_results(iterations_per_task=20, seeds=(0, 1))
+    >>> list(per_seed_metrics(ds, "ngm").columns), len(per_seed_metrics(ds, "ngm"))
+    (['avg_acc', 'avg_min_acc', 'wc_acc', 'avg_sg'], 2)
+    """
+    ipt = int(ds.attrs["iterations_per_task"])
+    acc = ds["accuracy"].sel({"method": method, "eval_task": eval_task}).transpose("seed", "iteration")
+    rows = {}
+    for seed, curve in zip(acc["seed"].values, acc.values.astype(np.float64)):
+        if np.all(np.isfinite(curve)):
+            m = stability_metrics(curve, ipt, convention)
+            rows[int(seed)] = {k: float(m[k]) for k in SUMMARY_METRICS}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(SUMMARY_METRICS))
+
+
 def metrics_table(
     ds: xr.Dataset,
     eval_task: int = 1,
@@ -154,11 +194,11 @@ def metrics_table(
     avg-SG: ``<metric>`` and ``<metric>_err`` from the seed-averaged curve with
     propagated error (the paper's convention), and ``<metric>_seed_mean`` /
     ``<metric>_seed_sd`` over per-seed metrics (sd with ddof=1). Also SG_k per
-    transition (seed-averaged curve) as ``sg_<k>``.
+    transition (seed-averaged curve) as ``sg_<k>``. Scales: those of
+    :mod:`lcne.analysis.vocabulary` (``percent=False``: every value as stored).
     """
     ipt = int(ds.attrs["iterations_per_task"])
     acc = ds["accuracy"].sel(eval_task=eval_task)
-    scale = 100.0 if percent else 1.0
     rows = []
     for opt in ds["method"].values:
         curves = acc.sel({"method": opt}).transpose("seed", "iteration").values.astype(np.float64)
@@ -170,8 +210,8 @@ def metrics_table(
             continue
         vals, errs = propagated_metrics(curves.mean(0), curves.std(0), ipt, convention)
         per_seed = [stability_metrics(c, ipt, convention) for c in curves]
-        for key in SUMMARY_KEYS:
-            f = 1.0 if key == "avg_sg" else scale
+        for key in SUMMARY_METRICS:
+            f = metric(key).scale if percent else 1.0
             row[key] = vals[key] * f
             row[f"{key}_err"] = errs[key] * f
             seed_vals = np.array([p[key] for p in per_seed]) * f
@@ -185,28 +225,26 @@ def metrics_table(
 
 def format_table(table: pd.DataFrame) -> str:
     """Plain-text rendering: paper convention ``value ± err`` and per-seed ``mean ± sd``."""
-    names = {"avg_acc": "avg-ACC", "avg_min_acc": "avg-min-ACC", "wc_acc": "WC-ACC", "avg_sg": "avg-SG"}
-    head = f"{'method':<22}" + "".join(f"{names[k]:>22}" for k in SUMMARY_KEYS)
+    summary = [metric(k) for k in SUMMARY_METRICS]
+    head = f"{'method':<22}" + "".join(f"{m.label:>22}" for m in summary)
     lines = [head, "-" * len(head)]
     for opt, r in table.iterrows():
         if not np.isfinite(r.get("avg_acc", np.nan)):
             lines.append(f"{opt:<22}" + "every seed diverged (see diverged_at)".rjust(22))
             continue
         cells = []
-        for k in SUMMARY_KEYS:
-            d = 3 if k == "avg_sg" else 2
-            cells.append(f"{r[k]:.{d}f} ± {r[k + '_err']:.{d}f}".rjust(22))
+        for m in summary:
+            cells.append(f"{m.format(r[m.key])} ± {m.format(r[m.key + '_err'])}".rjust(22))
         lines.append(f"{opt:<22}" + "".join(cells))
         cells = []
-        for k in SUMMARY_KEYS:
-            d = 3 if k == "avg_sg" else 2
-            cells.append(f"({r[k + '_seed_mean']:.{d}f} ± {r[k + '_seed_sd']:.{d}f})".rjust(22))
+        for m in summary:
+            cells.append(f"({m.format(r[m.key + '_seed_mean'])} ± {m.format(r[m.key + '_seed_sd'])})".rjust(22))
         lines.append(f"{'  per-seed mean ± sd':<22}" + "".join(cells))
     sg_cols = [c for c in table.columns if c.startswith("sg_")]
     if sg_cols:
         lines.append("")
-        lines.append(f"{'SG_k per transition':<22}" + "".join(f"{'SG_' + c[3:]:>9}" for c in sg_cols))
+        lines.append(f"{'SG_k per transition':<22}" + "".join(f"{metric(c).label:>9}" for c in sg_cols))
         for opt, r in table.iterrows():
             if np.isfinite(r.get("avg_acc", np.nan)):
-                lines.append(f"{opt:<22}" + "".join(f"{r[c]:>9.3f}" for c in sg_cols))
+                lines.append(f"{opt:<22}" + "".join(f"{metric(c).format(r[c]):>9}" for c in sg_cols))
     return "\n".join(lines)

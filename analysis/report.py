@@ -27,13 +27,12 @@ import pandas as pd
 import xarray as xr
 
 from lcne.analysis.gap_gain import bootstrap_ci
-from lcne.analysis.metrics import propagated_metrics, stability_metrics
+from lcne.analysis.metrics import per_seed_metrics, propagated_metrics
 from lcne.analysis.paper_values import CITATION, V1_TABLE, V2_AVG_SG
+from lcne.analysis.vocabulary import METHODS, SUMMARY_METRICS, metric
 
-__all__ = ["CLAIMS", "metric_scale", "paired_test", "benchmark_tables", "claim_verdicts", "build_report", "merge_results"]
-
-KEYS = ("avg_acc", "avg_min_acc", "wc_acc", "avg_sg")
-NAMES = {"avg_acc": "avg-ACC", "avg_min_acc": "avg-min-ACC", "wc_acc": "WC-ACC", "avg_sg": "avg-SG"}
+__all__ = ["CLAIMS", "METHOD_ORDER", "paired_test", "benchmark_tables", "claim_verdicts", "build_report",
+           "merge_results"]
 
 #: (claim text, metric, method a, method b, claimed sign of mean(a - b), source)
 CLAIMS = [
@@ -53,15 +52,9 @@ CLAIMS = [
 ]
 
 
-def metric_scale(key: str) -> float:
-    """Factor from a metric's stored value to the reported one: avg-SG stays a fraction,
-    the accuracy metrics are reported in percent."""
-    return 1.0 if key == "avg_sg" else 100.0
-
-
-#: table order: the paper's method, its baselines, then the ablations
-METHOD_ORDER = ["ngm", "sgd", "msgd", "adam", "fixed-gain", "entropy-lr", "msgd-reset", "adam-reset",
-                "ngm-momentum", "shuffled-gain"]
+#: table order: the paper's method, its baselines, then the ablations (the order of the
+#: methods table, :data:`lcne.analysis.vocabulary.METHODS`); other names follow, sorted
+METHOD_ORDER = list(METHODS)
 
 
 def merge_results(datasets: Iterable[xr.Dataset]) -> Dict[str, xr.Dataset]:
@@ -87,17 +80,6 @@ def merge_results(datasets: Iterable[xr.Dataset]) -> Dict[str, xr.Dataset]:
         merged.attrs = dict(dss[0].attrs)
         out[bench] = merged
     return out
-
-
-def _per_seed(ds: xr.Dataset, method: str, convention: str) -> pd.DataFrame:
-    ipt = int(ds.attrs["iterations_per_task"])
-    acc = ds["accuracy"].sel({"method": method, "eval_task": 1}).transpose("seed", "iteration")
-    rows = {}
-    for seed, curve in zip(acc["seed"].values, acc.values.astype(float)):
-        if np.all(np.isfinite(curve)):
-            m = stability_metrics(curve, ipt, convention)
-            rows[int(seed)] = {k: float(m[k]) for k in KEYS}
-    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def paired_test(a: np.ndarray, b: np.ndarray, n_boot: int = 5000) -> Dict[str, float]:
@@ -133,11 +115,11 @@ def benchmark_tables(ds: xr.Dataset, convention: str = "code") -> pd.DataFrame:
         if not len(curves):
             continue
         vals, errs = propagated_metrics(curves.mean(0), curves.std(0), ipt, convention)
-        per = _per_seed(ds, method, convention)
+        per = per_seed_metrics(ds, method, convention)
         lr = float(ds["lr"].sel({"method": method})) if "lr" in ds.coords else np.nan
         row = {"method": method, "lr": lr, "n_seeds": len(per)}
-        for i, k in enumerate(KEYS):
-            f = metric_scale(k)
+        for i, k in enumerate(SUMMARY_METRICS):
+            f = metric(k).scale
             row[k] = vals[k] * f
             row[k + "_err"] = errs[k] * f
             row[k + "_seed_mean"] = per[k].mean() * f
@@ -155,12 +137,12 @@ def claim_verdicts(ds: xr.Dataset, convention: str = "code", alpha: float = 0.05
     """One row per claim whose two methods are both present in ``ds``."""
     rows = []
     methods = {str(m) for m in ds["method"].values}
-    for text, metric, a, b, sign, source in CLAIMS:
+    for text, key, a, b, sign, source in CLAIMS:
         if a not in methods or b not in methods:
             continue
-        pa, pb = _per_seed(ds, a, convention), _per_seed(ds, b, convention)
+        pa, pb = per_seed_metrics(ds, a, convention), per_seed_metrics(ds, b, convention)
         common = sorted(set(pa.index) & set(pb.index))
-        t = paired_test(pa.loc[common, metric].values, pb.loc[common, metric].values)
+        t = paired_test(pa.loc[common, key].values, pb.loc[common, key].values)
         p_claim = t["p_less"] if sign < 0 else t["p_greater"]
         p_against = t["p_greater"] if sign < 0 else t["p_less"]
         if np.isfinite(p_claim) and p_claim < alpha:
@@ -169,8 +151,8 @@ def claim_verdicts(ds: xr.Dataset, convention: str = "code", alpha: float = 0.05
             verdict = "not reproduced"
         else:
             verdict = "inconclusive"
-        f = metric_scale(metric)
-        rows.append({"claim": text, "metric": metric, "a": a, "b": b, "source": source, "verdict": verdict,
+        f = metric(key).scale
+        rows.append({"claim": text, "metric": key, "a": a, "b": b, "source": source, "verdict": verdict,
                      "mean_diff": t["mean"] * f, "ci_low": t["low"] * f, "ci_high": t["high"] * f,
                      "p": p_claim, "p_against": p_against, "n_seeds": t["n"]})
     return pd.DataFrame(rows)
@@ -178,6 +160,12 @@ def claim_verdicts(ds: xr.Dataset, convention: str = "code", alpha: float = 0.05
 
 def _fmt(v, d):
     return "—" if v is None or not np.isfinite(v) else f"{v:.{d}f}"
+
+
+def _published_decimals(m) -> int:
+    """Decimals of a published value: percentages to one decimal (as in the paper's
+    tables), fractions like our own."""
+    return 1 if m.unit == "%" else m.decimals
 
 
 def build_report(datasets: Sequence[xr.Dataset], convention: str = "code", alpha: float = 0.05,
@@ -196,23 +184,25 @@ def build_report(datasets: Sequence[xr.Dataset], convention: str = "code", alpha
         src = ds.attrs.get("data_source", "")
         lines += [f"## {bench}", "", f"Data: {src}. Seeds: {ds.sizes['seed']}. "
                   f"Iterations per context: {ds.attrs['iterations_per_task']}.", ""]
-        lines.append("| method | lr | " + " | ".join(f"{NAMES[k]} (ours)" for k in KEYS)
+        summary = [metric(k) for k in SUMMARY_METRICS]
+        sg = metric("avg_sg").decimals
+        lines.append("| method | lr | " + " | ".join(f"{m.label} (ours)" for m in summary)
                      + " | avg-SG per seed (95 % CI) | paper v1: ACC / min / WC / SG | paper v2 avg-SG |")
-        lines.append("|---" * (len(KEYS) + 5) + "|")
-        for m, r in table.iterrows():
-            ours = [f"{_fmt(r[k], 3 if k == 'avg_sg' else 2)} ± {_fmt(r[k + '_err'], 3 if k == 'avg_sg' else 2)}"
-                    for k in KEYS]
-            seed = (f"{_fmt(r['avg_sg_seed_mean'], 3)} ± {_fmt(r['avg_sg_seed_sd'], 3)} "
-                    f"({_fmt(r['avg_sg_ci_low'], 3)}, {_fmt(r['avg_sg_ci_high'], 3)})")
-            v1 = " / ".join(_fmt(r[k + "_paper_v1"], 3 if k == "avg_sg" else 1) for k in KEYS)
+        lines.append("|---" * (len(summary) + 5) + "|")
+        for name, r in table.iterrows():
+            ours = [f"{_fmt(r[m.key], m.decimals)} ± {_fmt(r[m.key + '_err'], m.decimals)}" for m in summary]
+            seed = (f"{_fmt(r['avg_sg_seed_mean'], sg)} ± {_fmt(r['avg_sg_seed_sd'], sg)} "
+                    f"({_fmt(r['avg_sg_ci_low'], sg)}, {_fmt(r['avg_sg_ci_high'], sg)})")
+            v1 = " / ".join(_fmt(r[m.key + "_paper_v1"], _published_decimals(m)) for m in summary)
             lr = "—" if not np.isfinite(r["lr"]) else f"{r['lr']:g}"
-            lines.append(f"| {m} | {lr} | " + " | ".join(ours) + f" | {seed} | {v1} | {_fmt(r['avg_sg_paper_v2'], 3)} |")
+            lines.append(f"| {name} | {lr} | " + " | ".join(ours)
+                         + f" | {seed} | {v1} | {_fmt(r['avg_sg_paper_v2'], sg)} |")
         verdicts = claim_verdicts(ds, convention, alpha)
         if len(verdicts):
             lines += ["", "| claim | verdict | mean difference (95 % CI) | p (claimed) | p (against) | source |",
                       "|---|---|---|---|---|---|"]
             for _, v in verdicts.iterrows():
-                d = 3 if v["metric"] == "avg_sg" else 2
+                d = metric(v["metric"]).decimals
                 diff = f"{v['a']} − {v['b']}: {_fmt(v['mean_diff'], d)} ({_fmt(v['ci_low'], d)}, {_fmt(v['ci_high'], d)})"
                 lines.append(f"| {v['claim']} | **{v['verdict']}** | {diff} | {_fmt(v['p'], 3)} | "
                              f"{_fmt(v['p_against'], 3)} | {v['source']} |")

@@ -18,11 +18,13 @@ import xarray as xr
 from lcne.analysis.metrics import stability_metrics
 from lcne.analysis.results_io import open_results
 from lcne.analysis.schema import METHOD_DIM
+from lcne.analysis.vocabulary import SUMMARY_METRICS, metric
 
 __all__ = ["SELECTION_METRICS", "score_methods", "select_settings"]
 
-#: metrics a selection may use -> +1 (higher is better) or -1 (lower is better)
-SELECTION_METRICS = {"avg_acc": 1, "avg_min_acc": 1, "wc_acc": 1, "avg_sg": -1}
+#: metrics a selection may use -> +1 (higher is better) or -1 (lower is better): the
+#: summary metrics with their direction from :data:`lcne.analysis.vocabulary.METRICS`
+SELECTION_METRICS = {key: metric(key).better for key in SUMMARY_METRICS}
 
 
 def score_methods(ds: xr.Dataset, metric: str) -> Dict[str, float]:

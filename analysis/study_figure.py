@@ -5,7 +5,8 @@ In each panel the methods run down the y-axis in the report's order; each seed i
 dot, the seed mean a larger marker with its 95 % bootstrap CI, and a dashed line marks
 NGM-SGD's mean so every other method reads as "left or right of NGM".
 
-Units: avg-SG is a fraction of accuracy (0-1); the accuracy metrics are in percent.
+Units: avg-SG is a fraction of accuracy (0-1); the accuracy metrics are in percent (the
+scales and labels of :mod:`lcne.analysis.vocabulary`).
 """
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ import numpy as np
 import xarray as xr
 
 from lcne.analysis.gap_gain import bootstrap_ci
-from lcne.analysis.report import NAMES, _per_seed, merge_results, metric_scale
-from lcne.analysis.style import OKABE_ITO, TWO_COLUMN, apply_style, color_for
+from lcne.analysis.metrics import per_seed_metrics
+from lcne.analysis.report import merge_results
+from lcne.analysis.style import OKABE_ITO, TWO_COLUMN, apply_style
+from lcne.analysis.vocabulary import SUMMARY_METRICS, metric, method_colour
 
 __all__ = ["study_figure"]
 
@@ -31,8 +34,8 @@ def study_figure(datasets: Sequence[xr.Dataset], metrics: Sequence[str] = ("avg_
     import matplotlib.pyplot as plt
 
     for m in metrics:
-        if m not in NAMES:
-            raise ValueError(f"metric {m!r}: choose from {', '.join(NAMES)}")
+        if m not in SUMMARY_METRICS:
+            raise ValueError(f"metric {m!r}: choose from {', '.join(SUMMARY_METRICS)}")
     groups = merge_results(datasets)
     if not groups:
         raise ValueError("no results to plot")
@@ -47,16 +50,16 @@ def study_figure(datasets: Sequence[xr.Dataset], metrics: Sequence[str] = ("avg_
         ds = groups[bench]
         methods = [str(m) for m in ds["method"].values]
         labelled = j == 0 or methods != first  # a column with other methods gets its own labels
-        per = {m: _per_seed(ds, m, convention) for m in methods}
-        for i, metric in enumerate(metrics):
+        per = {m: per_seed_metrics(ds, m, convention) for m in methods}
+        for i, key in enumerate(metrics):
             ax = axes[i, j]
-            scale = metric_scale(metric)
+            info = metric(key)
             for k, m in enumerate(methods):
                 if not len(per[m]):  # no finished seed
                     continue
                 y = len(methods) - 1 - k
-                vals = per[m][metric].values * scale
-                col = color_for(m, k)
+                vals = per[m][key].values * info.scale
+                col = method_colour(m, k)
                 ax.scatter(vals, y + rng.uniform(-0.15, 0.15, len(vals)), s=6, color=col, alpha=0.5, lw=0)
                 lo, hi = bootstrap_ci(vals)
                 ax.plot([lo, hi], [y, y], color=col, lw=1.2)
@@ -66,7 +69,7 @@ def study_figure(datasets: Sequence[xr.Dataset], metrics: Sequence[str] = ("avg_
             ax.set_yticks(range(len(methods)))
             ax.set_yticklabels(methods[::-1] if labelled else [])
             ax.set_ylim(-0.6, len(methods) - 0.4)
-            ax.set_xlabel(NAMES[metric] + (" (%)" if scale == 100.0 else ""))
+            ax.set_xlabel(info.axis_label)
             if i == 0:
                 ax.set_title(bench)
     fig.tight_layout()
