@@ -14,7 +14,7 @@ from typing import Optional, Union
 import numpy as np
 import pandas as pd
 
-from lcne.analysis.biology.reference import Reference, _SIGNALS, _check_tolerance
+from lcne.analysis.biology.reference import SIGNALS, Reference, check_tolerance
 from lcne.analysis.biology.units import CANONICAL, UNITS, dimension_of, to_canonical_factor
 
 __all__ = ["load_nwb_curve", "write_nwb_curve"]
@@ -72,9 +72,9 @@ def load_nwb_curve(path: Union[str, Path], series: str, *, signal: str, event_ti
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: NWB file not found")
-    if signal not in _SIGNALS or signal == "performance":
+    if signal not in SIGNALS or signal == "performance":
         raise ValueError(f"{path}: signal {signal!r}; allowed: lc_rate, ne, pupil, gain")
-    tol = _check_tolerance(path, tolerance or {"factor": 1.5})
+    tol = check_tolerance(path, tolerance or {"factor": 1.5})
     try:
         io = pynwb.NWBHDF5IO(str(path), "r")
     except Exception as exc:  # h5py raises several types for a non-HDF5 file

@@ -46,6 +46,8 @@ __all__ = [
     "load_reference_file",
     "load_reference_set",
     "agreement_band",
+    "check_tolerance",
+    "SIGNALS",
 ]
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,8 @@ PathLike = Union[str, Path]
 _COMMON_FIELDS = ("name", "kind", "title", "citation", "doi", "species", "figure", "confidence", "checked",
                   "tolerance")
 _CONFIDENCE = ("V", "P", "D", "schematic")
-_SIGNALS = ("lc_rate", "ne", "pupil", "gain", "performance")
+#: what a reference curve measures (field ``signal`` of a curve's YAML)
+SIGNALS = ("lc_rate", "ne", "pupil", "gain", "performance")
 _FEATURE_COLUMNS = ("feature", "value", "low", "high", "confidence")
 
 #: dimension required for a feature name (a name matches ``key`` or ``key_<suffix>``)
@@ -178,7 +181,28 @@ def _unit(path: Path, fld: str, unit) -> str:
     return unit
 
 
-def _check_tolerance(path: Path, tol) -> dict:
+def check_tolerance(path, tol) -> dict:
+    """Check the ``tolerance`` of a reference (see :func:`agreement_band`); returns it.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file it came from, named in the error message.
+    tol : dict
+        ``{"factor": f}`` (f >= 1), ``{"rel": r}`` and/or ``{"abs": a}`` (r, a >= 0).
+
+    Raises
+    ------
+    ValueError
+        One line naming the file, the field and what is wrong.
+
+    >>> check_tolerance("ref.yaml", {"factor": 1.5})
+    {'factor': 1.5}
+    >>> check_tolerance("ref.yaml", {"factor": 0.5})
+    Traceback (most recent call last):
+    ...
+    ValueError: ref.yaml: field 'tolerance.factor': 0.5 out of range
+    """
     if not isinstance(tol, dict) or not tol:
         raise ValueError(f"{path}: field 'tolerance' must be a mapping with 'factor', 'rel' or 'abs'")
     for key, value in tol.items():
@@ -233,7 +257,7 @@ def load_reference_file(csv_path: PathLike, yaml_path: Optional[PathLike] = None
         raise ValueError(f"{yaml_path}: field 'confidence': {meta['confidence']!r}; allowed: {', '.join(_CONFIDENCE)}")
     if not (meta.get("doi") or meta.get("pmid") or meta.get("url")) and meta["confidence"] in ("V", "P"):
         raise ValueError(f"{yaml_path}: field 'doi': empty; give a 'doi', 'pmid' or 'url' for a published value")
-    _check_tolerance(yaml_path, meta["tolerance"])
+    check_tolerance(yaml_path, meta["tolerance"])
     try:
         df = pd.read_csv(csv_path, comment="#", skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -305,8 +329,8 @@ def _load_curve(csv_path, yaml_path, meta, df) -> Reference:
             raise ValueError(f"{yaml_path}: missing field '{axis}.units'")
         units[axis] = _unit(yaml_path, f"{axis}.units", spec["units"])
     signal = meta.get("signal")
-    if signal not in _SIGNALS:
-        raise ValueError(f"{yaml_path}: field 'signal': {signal!r}; allowed: {', '.join(_SIGNALS)}")
+    if signal not in SIGNALS:
+        raise ValueError(f"{yaml_path}: field 'signal': {signal!r}; allowed: {', '.join(SIGNALS)}")
     if signal != "performance" and dimension_of(units["x"]) != "time":
         raise ValueError(f"{yaml_path}: field 'x.units': {units['x']!r} is not a time unit (a {signal} curve needs time)")
     x = _numeric(csv_path, df, "x") * to_canonical_factor(units["x"])

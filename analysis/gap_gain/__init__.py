@@ -24,12 +24,13 @@ Modules: :mod:`~lcne.analysis.gap_gain.switches` (per-switch gap and gain featur
 :mod:`~lcne.analysis.gap_gain.seeds` (seed statistics). Every public name is re-exported here.
 """
 from lcne.analysis.gap_gain.switches import (  # noqa: F401
-    _as_datasets,
-    _pick_methods,
+    as_datasets,
     gain_features,
     gap_features,
+    pick_methods,
     switch_starts,
     switch_table,
+    window_length,
 )
 from lcne.analysis.gap_gain.xcorr import gain_gap_xcorr, lagged_xcorr, xcorr_summary  # noqa: F401
 from lcne.analysis.gap_gain.stats import RegressionResult, bootstrap_ci, regress, relate  # noqa: F401
@@ -37,6 +38,9 @@ from lcne.analysis.gap_gain.complexity import TaskComplexity, task_complexity  #
 from lcne.analysis.gap_gain.seeds import seed_statistics  # noqa: F401
 
 __all__ = [
+    "as_datasets",
+    "pick_methods",
+    "window_length",
     "switch_starts",
     "gap_features",
     "gain_features",

@@ -9,7 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from lcne.analysis.gap_gain.stats import bootstrap_ci
-from lcne.analysis.gap_gain.switches import _pick_methods
+from lcne.analysis.gap_gain.switches import pick_methods
 from lcne.analysis.results_io import run_info, task1_accuracy
 
 __all__ = ["seed_statistics"]
@@ -52,7 +52,7 @@ def seed_statistics(ds: xr.Dataset, *, methods: Optional[Sequence[str]] = None, 
     I = info["iterations_per_task"]
     acc = task1_accuracy(ds, eval_task)
     rows = []
-    for opt in _pick_methods(ds, methods):
+    for opt in pick_methods(ds, methods):
         curves = acc.sel({"method": opt}).values.astype(float)  # seeds x iterations
         curves = curves[np.all(np.isfinite(curves), axis=1)]
         if not len(curves):

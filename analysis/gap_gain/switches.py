@@ -13,7 +13,8 @@ import xarray as xr
 from lcne.analysis.results_io import load_results, run_info, task1_accuracy
 from lcne.analysis.transients import fit_exp_decay, transient_features
 
-__all__ = ["switch_starts", "gap_features", "gain_features", "switch_table"]
+__all__ = ["switch_starts", "window_length", "gap_features", "gain_features", "switch_table", "as_datasets",
+           "pick_methods"]
 
 
 def switch_starts(iterations_per_task: int, n_tasks: int) -> List[tuple]:
@@ -30,7 +31,14 @@ def _check_curve(y, iterations_per_task: int, name: str) -> np.ndarray:
     return y
 
 
-def _window(s: int, iterations_per_task: int, window: Optional[int]) -> int:
+def window_length(iterations_per_task: int, window: Optional[int] = None) -> int:
+    """Iterations after a switch that the per-switch measures look at.
+
+    The whole context (``iterations_per_task``) by default, else ``window`` capped at it.
+
+    >>> window_length(200), window_length(200, 50), window_length(200, 500)
+    (200, 50, 200)
+    """
     w = iterations_per_task if window is None else min(int(window), iterations_per_task)
     if w < 1:
         raise ValueError(f"window: {window!r} must be >= 1 iteration")
@@ -73,7 +81,7 @@ def gap_features(acc, iterations_per_task: int, *, tolerance: float = 0.01,
     n_tasks = acc.size // iterations_per_task
     rows = []
     for k, s in switch_starts(iterations_per_task, n_tasks):
-        w = _window(s, iterations_per_task, window)
+        w = window_length(iterations_per_task, window)
         f_prev = acc[s - 1]
         seg = acc[s:s + w]  # t = 1..w
         row = dict(switch=k, prev_final=f_prev, min_acc=np.nan, depth_abs=np.nan, depth_rel=np.nan,
@@ -136,7 +144,7 @@ def gain_features(gain, iterations_per_task: int, *, baseline: Union[str, float]
     n_tasks = g.size // iterations_per_task
     rows = []
     for k, s in switch_starts(iterations_per_task, n_tasks):
-        w = _window(s, iterations_per_task, window)
+        w = window_length(iterations_per_task, window)
         seg = g[s - 1:s + w]  # t = 0..w
         if isinstance(baseline, str):
             if baseline == "pre":
@@ -192,7 +200,7 @@ def switch_table(results, *, methods: Optional[Sequence[str]] = None, eval_task:
         ``source``, ``method``, ``seed``, the columns of :func:`gap_features` and those
         of :func:`gain_features`.
     """
-    datasets = _as_datasets(results)
+    datasets = as_datasets(results)
     frames = []
     for ds in datasets:
         info = run_info(ds)
@@ -200,7 +208,7 @@ def switch_table(results, *, methods: Optional[Sequence[str]] = None, eval_task:
             raise ValueError(f"{info['source']}: missing data variable {signal!r}")
         acc = task1_accuracy(ds, eval_task)
         sig = ds[signal].transpose("method", "seed", "iteration")
-        for opt in _pick_methods(ds, methods):
+        for opt in pick_methods(ds, methods):
             for seed in ds["seed"].values:
                 gap = gap_features(acc.sel({"method": opt, "seed": seed}).values, info["iterations_per_task"],
                                    tolerance=tolerance, window=window)
@@ -216,13 +224,32 @@ def switch_table(results, *, methods: Optional[Sequence[str]] = None, eval_task:
     return pd.concat(frames, ignore_index=True)
 
 
-def _as_datasets(results) -> List[xr.Dataset]:
+def as_datasets(results) -> List[xr.Dataset]:
+    """Results given as one item or a sequence, opened and checked by the one reader.
+
+    The ``results`` argument of the gap-gain and biology functions: a Dataset, a path (a
+    file, or a folder of ``*.nc``), or a sequence of them; each goes through
+    :func:`lcne.analysis.results_io.load_results`.
+
+    >>> from lcne.analysis.synthetic import synthetic_results
+    >>> ds = synthetic_results(iterations_per_task=10, seeds=(0,))
+    >>> len(as_datasets(ds)), len(as_datasets([ds, ds]))
+    (1, 2)
+    """
     if isinstance(results, (xr.Dataset, str)) or hasattr(results, "__fspath__"):
         results = [results]
     return load_results(results)
 
 
-def _pick_methods(ds: xr.Dataset, methods) -> List[str]:
+def pick_methods(ds: xr.Dataset, methods: Optional[Sequence[str]] = None) -> List[str]:
+    """The methods of ``ds`` to measure: all (``methods=None``), else those of ``methods``
+    that ``ds`` holds, in the order given (absent ones are skipped).
+
+    >>> from lcne.analysis.synthetic import synthetic_results
+    >>> ds = synthetic_results(iterations_per_task=10, seeds=(0,), methods=("ngm", "sgd"))
+    >>> pick_methods(ds), pick_methods(ds, ["sgd", "adam"])
+    (['ngm', 'sgd'], ['sgd'])
+    """
     have = [str(o) for o in ds["method"].values]
     if methods is None:
         return have

@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from lcne.analysis.gap_gain.switches import _as_datasets, _window, switch_starts
+from lcne.analysis.gap_gain.switches import as_datasets, switch_starts, window_length
 from lcne.analysis.results_io import run_info, task1_accuracy
 
 __all__ = ["lagged_xcorr", "gain_gap_xcorr", "xcorr_summary"]
@@ -65,7 +65,7 @@ def gain_gap_xcorr(results, *, method: str = "ngm", eval_task: int = 1, max_lag:
         (iterations), ``r``.
     """
     rows = []
-    for ds in _as_datasets(results):
+    for ds in as_datasets(results):
         info = run_info(ds)
         if method not in [str(o) for o in ds["method"].values]:
             continue
@@ -76,7 +76,7 @@ def gain_gap_xcorr(results, *, method: str = "ngm", eval_task: int = 1, max_lag:
             a = acc.sel(seed=seed).values
             g = sig.sel(seed=seed).values
             for k, s in switch_starts(I, info["n_tasks"]):
-                w = _window(s, I, window)
+                w = window_length(I, window)
                 x = g[s - 1:s + w] - g[s - 1]
                 y = a[s - 1] - a[s - 1:s + w]
                 lags, r = lagged_xcorr(x, y, min(max_lag, w - 2))
