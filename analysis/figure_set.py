@@ -1,14 +1,16 @@
 """The paper's figure set, written from results files (``lcne figures RESULTS... --out DIR``).
 
 Each figure is one function that takes loaded results and returns a matplotlib Figure;
-:func:`make_figure_set` writes them all as vector PDF and 300-dpi PNG. Sizes follow the
-one- and two-column widths of :mod:`lcne.analysis.style`, colours are the Okabe-Ito set, and
-every axis states its unit.
+:func:`make_figure_set` writes them all as vector PDF and 300-dpi PNG
+(:func:`lcne.analysis.figure_io.save_figure`). Sizes follow the one- and two-column widths
+of :mod:`lcne.analysis.style`; metric labels and units and method labels, colours and line
+styles come from :mod:`lcne.analysis.vocabulary`; every axis states its unit.
 
 =========================  ===================================================================
 file stem                  content
 =========================  ===================================================================
 ``task1_<benchmark>``      task-1 accuracy (%), task-1 loss (nats), gain and LC state per method
+                           (:func:`fig_task1`, also the figure of ``lcne run``)
 ``metrics``                avg-ACC, avg-min-ACC, WC-ACC (%), avg-SG per method and benchmark
 ``transition_sg``          SG_k per transition, per method and benchmark
 ``task_complexity``        mean gain per context with the linear fit (NGM-SGD)
@@ -25,15 +27,16 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import xarray as xr
 
-from lcne.analysis.results_io import load_results, run_info, task1_accuracy
-from lcne.analysis.style import (
-    ONE_COLUMN,
-    TWO_COLUMN,
-    apply_style,
-    color_for,
-    label_for,
-    marker_for,
-    save_all,
+from lcne.analysis.figure_io import save_figure
+from lcne.analysis.results_io import run_info, task1_accuracy
+from lcne.analysis.style import ONE_COLUMN, TWO_COLUMN, apply_style, marker_for
+from lcne.analysis.vocabulary import (
+    SUMMARY_METRICS,
+    fallback_colour,
+    method_colour,
+    method_label,
+    method_style,
+    metric,
 )
 
 __all__ = [
@@ -88,62 +91,107 @@ def primary_by_benchmark(datasets: Sequence[xr.Dataset]) -> Dict[str, xr.Dataset
 
 # ------------------------------------------------------------------------- figures
 
-def fig_task1(ds: xr.Dataset, *, eval_task: int = 1):
-    """Task-1 accuracy, task-1 loss and gain against iteration; seed mean +- 1 sd."""
+def fig_task1(ds: xr.Dataset, *, eval_task: int = 1, loss: bool = True, lc_state: bool = True,
+              title: Optional[str] = None):
+    """The task-1 figure: accuracy on ``eval_task`` and the gain against iteration.
+
+    The one figure of a run's task-1 curves, drawn by ``lcne run`` (``loss=False,
+    lc_state=False``) and by ``lcne figures`` (every row). Rows, sharing the iteration
+    axis:
+
+    * task-``eval_task`` accuracy (%) per method: seed mean with a band of ±1 sd
+      (population sd across seeds); the legend above it names the methods;
+    * ``loss``: task-``eval_task`` loss (nats), when the results hold ``loss``;
+    * gain g (dimensionless) of every method whose gain is not 1 throughout, seed mean and
+      band; a dotted line marks g = 1, the gain of the methods without gain modulation;
+    * ``lc_state``: the recorded LC controller state (``lc_*`` variables, model units;
+      seed mean), when a run recorded one that moves.
+
+    Dashed vertical lines mark the context switches, labelled with the context that
+    starts there (T2, T3, ...). Colours, labels and line styles of the methods are those of
+    :mod:`lcne.analysis.vocabulary`.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One results file.
+    eval_task : int
+        Task whose accuracy and loss are shown (the paper: task 1).
+    loss, lc_state : bool
+        Draw the loss row and the LC-state row (each only when the results hold it).
+    title : str, optional
+        Figure title (default: benchmark, eta when the paper integrator ran, seeds).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     info = run_info(ds)
     I, T = info["iterations_per_task"], info["n_tasks"]
     it = ds["iteration"].values
-    has_loss = "loss" in ds.data_vars
+    methods = [str(m) for m in ds["method"].values]
+    looks = [method_style(m, i) for i, m in enumerate(methods)]
+    has_loss = loss and "loss" in ds.data_vars
     lc_vars = [v for v in ds.data_vars if str(v).startswith("lc_") and ds[v].dims[-1] == "iteration"
-               and float(np.nanmax(ds[v].values) - np.nanmin(ds[v].values)) > 0]
-    n_rows = 2 + has_loss + (1 if lc_vars else 0)
-    fig, axes = plt.subplots(n_rows, 1, sharex=True, figsize=(TWO_COLUMN, 1.35 * n_rows + 0.5),
-                             gridspec_kw={"height_ratios": [2] + [1.3] * (n_rows - 1)})
-    ax_acc = axes[0]
-    ax_gain = axes[1 + has_loss]
+               and float(np.nanmax(ds[v].values) - np.nanmin(ds[v].values)) > 0] if lc_state else []
+    n_rows = 2 + has_loss + bool(lc_vars)
+    fig, axes = plt.subplots(n_rows, 1, sharex=True, figsize=(TWO_COLUMN, 1.3 * n_rows + 0.9),
+                             gridspec_kw={"height_ratios": [2] + [1.2] * (n_rows - 1)}, squeeze=False)
+    axes = axes[:, 0]
+    ax_acc, ax_gain = axes[0], axes[1 + has_loss]
     acc = task1_accuracy(ds, eval_task)
-    for i, opt in enumerate(ds["method"].values):
-        opt = str(opt)
-        c = color_for(opt, i)
-        series = [(ax_acc, 100 * acc.sel({"method": opt}).values)]
+
+    def band(ax, y, look, label=None):
+        m, s = np.nanmean(y, axis=0), np.nanstd(y, axis=0)
+        ax.plot(it, m, color=look.colour, ls=look.linestyle, lw=0.9, label=label)
+        ax.fill_between(it, m - s, m + s, color=look.colour, alpha=0.18, lw=0)
+
+    for opt, look in zip(methods, looks):
+        band(ax_acc, 100 * acc.sel({"method": opt}).values, look, look.label)
         if has_loss:
-            series.append((axes[1], ds["loss"].sel({"method": opt, "eval_task": eval_task})
-                           .transpose("seed", "iteration").values))
-        series.append((ax_gain, ds["gain"].sel({"method": opt}).transpose("seed", "iteration").values))
-        for ax, y in series:
-            m, s = np.nanmean(y, axis=0), np.nanstd(y, axis=0)
-            ax.plot(it, m, color=c, label=label_for(opt), lw=0.8)
-            ax.fill_between(it, m - s, m + s, color=c, alpha=0.18, lw=0)
-    if lc_vars:  # LC controller state, when the run recorded it (seed mean of each moving run)
+            band(axes[1], ds["loss"].sel({"method": opt, "eval_task": eval_task})
+                 .transpose("seed", "iteration").values, look)
+        g = ds["gain"].sel({"method": opt}).transpose("seed", "iteration").values
+        if np.nanmax(np.abs(g - 1.0)) > 0:  # g = 1 throughout: the dotted reference line
+            band(ax_gain, g, look)
+    ax_gain.axhline(1.0, color="0.45", lw=0.7, ls=":", zorder=0)
+    ax_gain.annotate("g = 1", xy=(1.0, 1.0), xycoords=("axes fraction", "data"), xytext=(2, 0),
+                     textcoords="offset points", va="center", ha="left", fontsize=6, color="0.35")
+    if lc_vars:
         ax_lc = axes[-1]
-        styles = ["-", "--", ":", "-."]
+        dashes = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 2))]
+        moving = [(opt, look) for opt, look in zip(methods, looks)
+                  if any(np.nanmax(ds[v].sel({"method": opt}).values) - np.nanmin(ds[v].sel({"method": opt}).values) > 0
+                         for v in lc_vars)]
         for j, var in enumerate(lc_vars):
-            for i, opt in enumerate(ds["method"].values):
+            for opt, look in moving:
                 y = ds[var].sel({"method": opt}).transpose("seed", "iteration").values
                 if np.nanmax(y) - np.nanmin(y) > 0:
-                    ax_lc.plot(it, np.nanmean(y, axis=0), color=color_for(str(opt), i), ls=styles[j % 4], lw=0.8,
-                               label=f"{var} ({label_for(str(opt))})")
+                    label = var if len(moving) == 1 else f"{var} ({look.label})"
+                    ax_lc.plot(it, np.nanmean(y, axis=0), color=look.colour, ls=dashes[j % len(dashes)], lw=0.8,
+                               label=label)
         ax_lc.set_ylabel("LC state\n(model units)")
-        ax_lc.legend(frameon=False, fontsize=6, loc="upper right", ncol=min(3, len(lc_vars)))
+        ax_lc.legend(frameon=False, fontsize=6, loc="center left", bbox_to_anchor=(1.005, 0.5),
+                     handlelength=2.6)
     for ax in axes:
         _switch_lines(ax, I, T)
+    for k in range(2, T + 1):
+        ax_acc.annotate(f"T{k}", xy=((k - 1) * I, 0.02), xycoords=("data", "axes fraction"), xytext=(2, 0),
+                        textcoords="offset points", fontsize=6, color="0.35")
     ax_acc.set_ylabel(f"task-{eval_task} accuracy (%)")
     ax_acc.set_ylim(0, 101)
-    ax_acc.legend(loc="lower right", ncol=ds.sizes["method"], frameon=False)
+    ncol = len(methods) if len(methods) <= 6 else -(-len(methods) // 2)  # one row, or two
+    ax_acc.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=ncol, frameon=False, borderaxespad=0.2)
     if has_loss:
         axes[1].set_ylabel(f"task-{eval_task} loss\n(nats)")
     ax_gain.set_ylabel("gain g\n(dimensionless)")
     axes[-1].set_xlabel("time (training iterations)")
     axes[-1].set_xlim(it[0], it[-1] + 1)
-    axes[0].set_title(_title(ds) + "; dashed lines: context switches, band: ±1 sd over seeds")
+    fig.suptitle(title or _title(ds) + ": seed mean ± 1 sd; dashed lines: context switches", fontsize=8)
     fig.align_ylabels(axes)
     fig.tight_layout()
     return fig
-
-
-_METRICS = (("avg_acc", "avg-ACC (%)"), ("avg_min_acc", "avg-min-ACC (%)"), ("wc_acc", "WC-ACC (%)"),
-            ("avg_sg", "avg-SG (fraction)"))
 
 
 def _benchmarks_and_methods(datasets):
@@ -166,7 +214,7 @@ def fig_metrics(datasets: Sequence[xr.Dataset], *, convention: str = "code"):
     fig, axes = plt.subplots(1, 4, figsize=(TWO_COLUMN, 2.3))
     nb = len(prim)
     width = 0.8 / max(1, len(methods))
-    for ax, (key, label) in zip(axes, _METRICS):
+    for ax, key in zip(axes, SUMMARY_METRICS):
         for j, opt in enumerate(methods):
             xs, ys, es = [], [], []
             for bi, (b, tab) in enumerate(tables.items()):
@@ -174,11 +222,11 @@ def fig_metrics(datasets: Sequence[xr.Dataset], *, convention: str = "code"):
                     xs.append(bi + (j - (len(methods) - 1) / 2) * width)
                     ys.append(tab.loc[opt, key])
                     es.append(tab.loc[opt, f"{key}_err"])
-            ax.bar(xs, ys, width, yerr=es, color=color_for(opt, j), label=label_for(opt),
+            ax.bar(xs, ys, width, yerr=es, color=method_colour(opt, j), label=method_label(opt),
                    error_kw=dict(lw=0.6, capsize=1.5))
         ax.set_xticks(range(nb))
         ax.set_xticklabels(list(tables), rotation=30, ha="right")
-        ax.set_ylabel(label)
+        ax.set_ylabel(metric(key).axis_label)
     fig.tight_layout()
     _figure_legend(fig, axes)
     fig.suptitle(f"Task-1 metrics, seed-mean curve ± propagated sd (avg-min-ACC convention: {convention})",
@@ -215,8 +263,9 @@ def fig_transition_sg(datasets: Sequence[xr.Dataset]):
             curves = acc.sel({"method": opt}).values
             vals, errs = propagated_metrics(curves.mean(0), curves.std(0), info["iterations_per_task"])
             k = np.arange(2, info["n_tasks"] + 1)
-            ax.errorbar(k, vals["sg"], yerr=errs["sg"], color=color_for(opt, j), marker="o", ms=3, lw=0.8,
-                        capsize=1.5, label=label_for(opt))
+            look = method_style(opt, j)
+            ax.errorbar(k, vals["sg"], yerr=errs["sg"], color=look.colour, ls=look.linestyle, marker="o", ms=3,
+                        lw=0.8, capsize=1.5, label=look.label)
         ax.set_xticks(np.arange(2, info["n_tasks"] + 1))
         ax.set_xticklabels([f"{k - 1}→{k}" for k in range(2, info["n_tasks"] + 1)])
         ax.set_xlabel("transition (context)")
@@ -239,7 +288,7 @@ def fig_task_complexity(datasets: Sequence[xr.Dataset], *, method: str = "ngm"):
         tc = task_complexity(ds, method=method, n_boot=500)
         pt = tc.per_task.groupby("task")["mean_gain"]
         m, s = pt.mean(), pt.std(ddof=1)
-        c = color_for(b, i + 4)
+        c = fallback_colour(i)  # benchmarks: the fixed colour cycle, by position
         ax.errorbar(m.index, m.values, yerr=s.values, color=c, marker=marker_for(b, i), ms=3.5, lw=0, elinewidth=0.8,
                     capsize=1.5, label=f"{b}: slope {tc.paper_slope:+.3f}/context ({tc.verdict()})")
         x = np.array(tc.tasks, dtype=float)
@@ -250,7 +299,7 @@ def fig_task_complexity(datasets: Sequence[xr.Dataset], *, method: str = "ngm"):
     ax.set_xlabel("context (task index)")
     ax.set_ylabel("mean gain in context (dimensionless)")
     ax.legend(frameon=False, fontsize=6, loc="best")
-    ax.set_title(f"{label_for(method)}: gain as a task-complexity readout")
+    ax.set_title(f"{method_label(method)}: gain as a task-complexity readout")
     fig.tight_layout()
     return fig
 
@@ -330,7 +379,7 @@ def fig_biology(comparison):
     dt = cmp.mapping.ms_per_iteration
     ex = cmp.response.excursion
     t = np.arange(ex.size) * dt
-    ax.plot(t[1:], ex[1:], color=color_for(cmp.response.method), lw=1.0, marker=".", ms=2,
+    ax.plot(t[1:], ex[1:], color=method_colour(cmp.response.method), lw=1.0, marker=".", ms=2,
             label=f"model {cmp.response.signal}")
     spans = (("latency", "#56B4E9", "LC phasic latency"), ("decay_tau", "#E69F00", "NE decay time constant"))
     for feat, colour, name in spans:
@@ -348,7 +397,7 @@ def fig_biology(comparison):
     # B: pupil prediction vs kernel
     ax = axes[1]
     pup = cmp.pupil
-    ax.plot(pup["t_ms"] / 1000, pup["model"], color=color_for(cmp.response.method), lw=1.0,
+    ax.plot(pup["t_ms"] / 1000, pup["model"], color=method_colour(cmp.response.method), lw=1.0,
             label="model ⊛ pupil kernel")
     ax.plot(pup["t_ms"] / 1000, pup["reference"], color="k", lw=0.9, ls="--", label="pupil impulse response")
     ax.set_xlim(-0.5, min(8.0, float(pup["t_ms"].max()) / 1000))
@@ -415,22 +464,23 @@ def make_figure_set(results, out_dir, *, formats: Sequence[str] = ("pdf", "png")
         The files written.
     """
     from lcne.analysis.biology.compare import compare_to_biology
+    from lcne.analysis.gap_gain import as_datasets
 
-    datasets = load_results(results if isinstance(results, (list, tuple)) else [results])
+    datasets = as_datasets(results)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: List[Path] = []
     prim = primary_by_benchmark(datasets)
     for b, ds in prim.items():
-        written += save_all(fig_task1(ds), out / f"task1_{b}", formats)
-    written += save_all(fig_metrics(datasets, convention=convention), out / "metrics", formats)
-    written += save_all(fig_transition_sg(datasets), out / "transition_sg", formats)
+        written += save_figure(fig_task1(ds), out / f"task1_{b}", formats)
+    written += save_figure(fig_metrics(datasets, convention=convention), out / "metrics", formats)
+    written += save_figure(fig_transition_sg(datasets), out / "transition_sg", formats)
     with_gain = [ds for ds in datasets if method in [str(o) for o in ds["method"].values]]
     if with_gain:
-        written += save_all(fig_task_complexity(with_gain, method=method), out / "task_complexity", formats)
-        written += save_all(fig_gain_gap(with_gain, method=method), out / "gain_gap", formats)
+        written += save_figure(fig_task_complexity(with_gain, method=method), out / "task_complexity", formats)
+        written += save_figure(fig_gain_gap(with_gain, method=method), out / "gain_gap", formats)
         cmp = compare_to_biology(with_gain, method=method, ms_per_iteration=ms_per_iteration)
-        written += save_all(fig_biology(cmp), out / "biology", formats)
+        written += save_figure(fig_biology(cmp), out / "biology", formats)
     else:
         log.warning("no results contain method %r: gain figures skipped", method)
     return written

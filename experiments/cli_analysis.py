@@ -123,13 +123,13 @@ def cmd_compare_bio(args) -> int:
     print(cmp.summary())
     if args.out:
         from lcne.analysis.figure_set import fig_biology
-        from lcne.analysis.style import save_all
+        from lcne.analysis.figure_io import save_figure
 
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         cmp.table.to_csv(out / "comparison.csv", index=False, float_format="%.6g")
         (out / "time_mapping.json").write_text(json.dumps(cmp.mapping.to_dict(), indent=2) + "\n")
-        paths = save_all(fig_biology(cmp), out / "biology", args.format)
+        paths = save_figure(fig_biology(cmp), out / "biology", args.format)
         for p in [out / "comparison.csv", out / "time_mapping.json", *paths]:
             print(p)
     return 0

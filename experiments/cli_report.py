@@ -47,7 +47,7 @@ def _cmd_report(args) -> int:
         Path(tmp).write_text(text)
     print(f"report: {out}")
     if args.figure:
-        from lcne.analysis.figures import save_figure
+        from lcne.analysis.figure_io import save_figure
         from lcne.analysis.study_figure import study_figure
 
         paths = save_figure(study_figure(datasets, convention=args.convention), args.figure)

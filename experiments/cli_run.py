@@ -148,9 +148,10 @@ def cmd_run(args) -> int:
     print(format_table(table))
     print(f"\nresults: {nc}\nmetrics: {stem}_metrics.csv")
     if not args.no_figure:
-        from lcne.analysis.figures import plot_task1_with_gain, save_figure
+        from lcne.analysis.figure_io import save_figure
+        from lcne.analysis.figure_set import fig_task1
 
-        paths = save_figure(plot_task1_with_gain(ds), f"{stem}_task1")
+        paths = save_figure(fig_task1(ds, loss=False, lc_state=False), f"{stem}_task1")
         print("figure:  " + ", ".join(str(p) for p in paths))
     return 0
 

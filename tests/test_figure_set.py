@@ -1,5 +1,6 @@
 """The figure set and the analysis subcommands: files written, numbers behind them, labels."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -124,13 +125,62 @@ def test_cli_errors_are_one_line(result_files, tmp_path, capsys):
     assert "FILE:SERIES:SIGNAL" in capsys.readouterr().err
 
 
-def test_save_all_keeps_dots_in_the_stem(tmp_path):
+def test_save_figure_keeps_dots_in_the_stem_and_is_atomic(tmp_path):
     import matplotlib.pyplot as plt
 
-    from lcne.analysis.style import save_all
+    from lcne.analysis.figure_io import save_figure
 
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
-    paths = save_all(fig, tmp_path / "task1_eta0.2", ("png", "pdf"))
+    paths = save_figure(fig, tmp_path / "task1_eta0.2", ("png", "pdf"))
     assert [p.name for p in paths] == ["task1_eta0.2.png", "task1_eta0.2.pdf"]
     assert all(p.is_file() for p in paths)
+    assert not plt.fignum_exists(fig.number)  # closed
+    before = paths[0].read_bytes()
+
+    class Broken:  # a figure whose write fails half-way
+        canvas = fig.canvas
+
+        def savefig(self, path, **kwargs):
+            Path(path).write_bytes(b"half a figure")
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        save_figure(Broken(), tmp_path / "task1_eta0.2", ("png",))
+    assert paths[0].read_bytes() == before  # the earlier file is untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["task1_eta0.2.pdf", "task1_eta0.2.png"]  # no temp file
+
+
+def test_one_task1_figure_with_optional_rows(result_files):
+    """``lcne run`` draws accuracy + gain, ``lcne figures`` adds loss and LC state: one function."""
+    import matplotlib.pyplot as plt
+
+    from lcne.analysis.results_io import open_results
+
+    ds = open_results(result_files[2])  # has loss and LC states
+    full = fs.fig_task1(ds)
+    short = fs.fig_task1(ds, loss=False, lc_state=False)
+    assert [a.get_ylabel() for a in full.axes] == ["task-1 accuracy (%)", "task-1 loss\n(nats)",
+                                                    "gain g\n(dimensionless)", "LC state\n(model units)"]
+    assert [a.get_ylabel() for a in short.axes] == ["task-1 accuracy (%)", "gain g\n(dimensionless)"]
+    for fig in (full, short):
+        _assert_axes_labelled(fig)
+        labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert labels == ["NGM-SGD", "SGD", "MSGD", "Adam"]
+        # a dashed line at every context switch in every row
+        for ax in fig.axes:
+            x = [np.asarray(ln.get_xdata(), float) for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+            switches = sorted(v[0] for v in x if v.size == 2 and v[0] == v[1])
+            I = ds.attrs["iterations_per_task"]
+            assert switches == [k * I for k in range(1, ds.attrs["n_tasks"])]
+        plt.close(fig)
+
+
+def test_cli_run_figure_is_the_task1_figure(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "split-mnist", "--iterations", "4", "--seeds", "42", "--optimizers", "ngm,sgd",
+                 "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert f"figure:  {out / 'split-mnist_task1.png'}, {out / 'split-mnist_task1.pdf'}" in text
+    assert (out / "split-mnist_task1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
