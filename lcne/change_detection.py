@@ -269,7 +269,7 @@ class ChangePointSignal(UncertaintySignal):
         return {k: _as_tensor(np.nan if v is None else v, self.n_runs) for k, v in values.items()}
 
     def config(self):
-        return {"name": self.name, "output": self.output, **self.model.config()}
+        return {**super().config(), "output": self.output, **self.model.config()}
 
 
 class UnexpectedUncertaintySignal(UncertaintySignal):
@@ -339,8 +339,17 @@ class UnexpectedUncertaintySignal(UncertaintySignal):
         return {k: _as_tensor(v, self.n_runs) for k, v in values.items()}
 
     def config(self):
-        out = {"name": self.name, "output": self.output, "trials_per_batch": self.trials_per_batch}
-        out.update(self.model.config() if self.model is not None else self._params)
+        """Before the first call ``chance_validity`` is absent unless given (it is then
+        set to ``1 / n_classes`` from the logits); the other parameters are complete."""
+        import inspect
+
+        out = {**super().config(), "output": self.output, "trials_per_batch": self.trials_per_batch}
+        if self.model is not None:
+            out.update(self.model.config())
+            return out
+        defaults = {k: p.default for k, p in inspect.signature(YuDayanUncertainty).parameters.items()
+                    if k != "chance_validity" and p.default is not inspect.Parameter.empty}
+        out.update({k: np.asarray(v).tolist() for k, v in {**defaults, **self._params}.items()})
         return out
 
 

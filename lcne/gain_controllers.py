@@ -91,8 +91,20 @@ class GainController:
         return {"gain": self._gain.clone()}
 
     def config(self) -> dict:
-        """Parameters as plain Python values (stored in result attributes)."""
-        return {"name": getattr(self, "name", type(self).__name__)}
+        """Name and parameters as plain JSON values (floats, lists, strings, None).
+
+        ``lcne run`` stores it per method in the results attribute ``controllers``
+        (``docs/results-schema.md``). ``name`` is the registered name the controller was
+        built under and the other keys (``n_runs`` included) are its keyword arguments,
+        so ``make_controller(**c.config())`` rebuilds it for controllers whose
+        parameters are plain values (all but :class:`ReplayGain`). Per-run parameters
+        are lists of ``n_runs`` values.
+        """
+        return {"name": self.config_name(), "n_runs": self.n_runs}
+
+    def config_name(self) -> str:
+        """Name under which the controller is registered (set by :func:`make_controller`)."""
+        return getattr(self, "registry_name", None) or getattr(self, "name", type(self).__name__)
 
 
 class ConstantGain(GainController):
@@ -109,7 +121,7 @@ class ConstantGain(GainController):
         return self.value.clone()
 
     def config(self):
-        return {"name": self.name, "value": self.value.tolist()}
+        return {**super().config(), "value": self.value.tolist()}
 
 
 class PaperGain(GainController):
@@ -141,13 +153,15 @@ class PaperGain(GainController):
         self.gamma = float(gamma)
         self.g0 = float(g0)
         self.eta = _per_run(eta, self.n_runs, "eta")
-        self._gain = _per_run(self.g0 if g_init is None else g_init, self.n_runs, "g_init")
+        self.g_init = _per_run(self.g0 if g_init is None else g_init, self.n_runs, "g_init")
+        self._gain = self.g_init.clone()
 
     def _advance(self, drive):
         return self.gamma * self._gain + (1.0 - self.gamma) * self.g0 + self.eta * drive
 
     def config(self):
-        return {"name": self.name, "gamma": self.gamma, "g0": self.g0, "eta": self.eta.tolist()}
+        return {**super().config(), "gamma": self.gamma, "g0": self.g0, "eta": self.eta.tolist(),
+                "g_init": self.g_init.tolist()}
 
 
 #: name -> factory ``f(n_runs, **params) -> GainController``
@@ -172,7 +186,12 @@ def make_controller(name: str, n_runs: int = 1, **params) -> GainController:
         raise LCParameterError(
             "lc", f"unknown gain controller {name!r}; known: {', '.join(sorted(CONTROLLERS))}"
         ) from None
-    return factory(n_runs=n_runs, **params)
+    controller = factory(n_runs=n_runs, **params)
+    try:
+        controller.registry_name = name  # config() reports the name it was built under
+    except AttributeError:  # pragma: no cover - a factory returning a frozen object
+        pass
+    return controller
 
 
 class StackedControllers(GainController):
@@ -213,7 +232,7 @@ class StackedControllers(GainController):
         return out
 
     def config(self):
-        return {"name": self.name, "parts": [p.config() for p in self.parts]}
+        return {**super().config(), "parts": [p.config() for p in self.parts]}
 
 
 class ReplayGain(GainController):
@@ -243,7 +262,9 @@ class ReplayGain(GainController):
         return self.trace[:, self._t].clone()
 
     def config(self):
-        return {"name": self.name, "iterations": int(self.trace.shape[1])}
+        """``trace`` itself is not included (n_runs x iterations values): in a results
+        file the replayed trace is the method's own ``gain`` variable."""
+        return {**super().config(), "iterations": int(self.trace.shape[1])}
 
 
 # The explicit LC models register themselves here ('gilzenrat-phasic', 'gilzenrat-tonic',

@@ -218,18 +218,28 @@ class LCController(GainController):
         return out
 
     def config(self):
-        out = {"name": self.name, "preset": self.preset}
+        """Registered name, ``n_runs``, ``preset``, the adapter's parameters and every
+        :class:`~lcne.gilzenrat.GilzenratLC` parameter, flat: the keyword arguments of
+        ``make_controller`` (``gain_scale`` as the number that ran, also for ``'rest'``).
+        Per-run values are lists."""
+        out = super().config()
         out.update({
+            "preset": self.preset,
             "time_per_iteration": self.time_per_iteration,
             "dt": self.dt,
-            "substeps": self.substeps,
             "drive_scale": np.asarray(self.drive_scale).tolist(),
             "f_rest": np.asarray(self.f_rest).tolist(),
             "tau_ne": None if self.release is None else np.asarray(self.release.tau_ne).tolist(),
             "gain_scale": np.asarray(self.gain_scale).tolist(),
         })
-        out["lc"] = self.lc.config()
+        out.update({k: v for k, v in self.lc.config().items() if k != "preset"})
         return out
+
+    def config_name(self) -> str:
+        return getattr(self, "registry_name", None) or self._default_registry_name()
+
+    def _default_registry_name(self) -> str:
+        return "gilzenrat-tonic" if self.preset == "gilzenrat2002_tonic" else "gilzenrat-phasic"
 
 
 class GilzenratController(LCController):
@@ -294,10 +304,13 @@ class AdaptiveLCController(LCController):
         return out
 
     def config(self):
+        """As :meth:`LCController.config`, plus the mode-control parameters (flat)."""
         out = super().config()
-        out["name"] = self.name
-        out["mode_control"] = {k: v for k, v in self.agt.config().items() if k != "lc"}
+        out.update({k: v for k, v in self.agt.config().items() if k != "lc"})
         return out
+
+    def _default_registry_name(self) -> str:
+        return "adaptive"
 
 
 def _split(params: dict, known: dict):

@@ -87,7 +87,10 @@ class UncertaintySignal:
         return {}
 
     def config(self) -> dict:
-        return {"name": self.name}
+        """Name and parameters as plain JSON values: ``make_signal(**s.config())``
+        rebuilds the front end (stored by ``lcne run`` in the results attribute
+        ``controllers``)."""
+        return {"name": self.name, "n_runs": self.n_runs}
 
 
 class EntropySignal(UncertaintySignal):
@@ -106,7 +109,7 @@ class EntropySignal(UncertaintySignal):
         return softmax_entropy(logits, normalise=self.normalise)
 
     def config(self):
-        return {"name": self.name, "normalise": self.normalise}
+        return {**super().config(), "normalise": self.normalise}
 
 
 #: name -> factory ``f(n_runs, **params) -> UncertaintySignal``
