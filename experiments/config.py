@@ -33,6 +33,13 @@ class RunConfig:
     Time unit of ``iterations``: training iterations per context (task).
     ``None`` for ``iterations``, ``eta``, ``lr`` and ``batch_size`` takes the paper's
     value for the benchmark.
+
+    ``eta``, ``gamma`` and ``g0`` are the parameters of the paper's integrator
+    (``lc="paper"``; ``None``: the benchmark's eta, the controller's gamma 0.9 and g0 1.0).
+    They may also come as ``lc_params`` (``--lc-param eta=0.8``): :meth:`resolved` moves
+    them here, so the stored configuration and the controller agree, and refuses two
+    different values. With any other ``lc`` they stay ``None``: giving one is an error
+    (that LC takes its own ``lc_params``).
     """
 
     benchmark: str = "split-mnist"
@@ -41,8 +48,8 @@ class RunConfig:
     iterations: Optional[int] = None
     lr: Optional[float] = None
     eta: Optional[float] = None
-    gamma: float = 0.9
-    g0: float = 1.0
+    gamma: Optional[float] = None
+    g0: Optional[float] = None
     batch_size: Optional[int] = None
     lc: str = "paper"
     uncertainty: str = "entropy"
@@ -63,8 +70,13 @@ class RunConfig:
         _check_name("benchmark", self.benchmark, BENCHMARKS)
         spec = BENCHMARKS[self.benchmark]
         cfg = RunConfig(**{**asdict(self)})
+        if cfg.lc == "paper":
+            _merge_paper_params(cfg)
+            defaults = {"eta": spec.eta, **_paper_defaults()}
+            for key in PAPER_PARAMS:
+                if getattr(cfg, key) is None:
+                    setattr(cfg, key, defaults[key])
         cfg.iterations = spec.iterations_per_task if cfg.iterations is None else cfg.iterations
-        cfg.eta = spec.eta if cfg.eta is None else cfg.eta
         cfg.lr = spec.lr if cfg.lr is None else cfg.lr
         cfg.batch_size = spec.batch_size if cfg.batch_size is None else cfg.batch_size
         cfg.validate()
@@ -92,15 +104,18 @@ class RunConfig:
         _positive_int("iterations", self.iterations)
         _positive_int("batch_size", self.batch_size)
         _finite("lr", self.lr, low=0.0, low_open=True)
-        _finite("eta", self.eta, low=0.0)
-        _finite("gamma", self.gamma, low=0.0, high=1.0)
-        _finite("g0", self.g0, low=0.0, low_open=True)
+        _check_name("lc", self.lc, lcne.CONTROLLERS)
+        if self.lc == "paper":
+            _finite("eta", self.eta, low=0.0)
+            _finite("gamma", self.gamma, low=0.0, high=1.0)
+            _finite("g0", self.g0, low=0.0, low_open=True)
+        else:
+            _refuse_paper_params(self)
         if self.fixed_gain is not None:
             _finite("fixed_gain", self.fixed_gain, low=0.0, low_open=True)
         needs_pairs = any(n == "shuffled-gain" for n in self.optimizers)
         if needs_pairs and len(self.seeds) < 2:
             raise ConfigError("optimizers: shuffled-gain replays another seed's NGM gain; give at least 2 seeds")
-        _check_name("lc", self.lc, lcne.CONTROLLERS)
         _check_name("uncertainty", self.uncertainty, lcne.UNCERTAINTY_SIGNALS)
         _check_name("gain_target", self.gain_target, GAIN_TARGETS)
         _check_name("eval_split", self.eval_split, ("test", "validation"))
@@ -109,6 +124,8 @@ class RunConfig:
             for k, v in getattr(self, group).items():
                 if not isinstance(v, (int, float, str, bool)):
                     raise ConfigError(f"{group}.{k}: {v!r} is not a number or name")
+        if self.lc_params:
+            _check_lc_params(self)
         if not (self.device == "cpu" or self.device.startswith("cuda")):
             raise ConfigError(f"device: {self.device!r}; allowed: cpu, cuda, cuda:N")
         if self.device.startswith("cuda"):
@@ -121,6 +138,79 @@ class RunConfig:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
+
+
+#: the parameters of the paper's integrator that are RunConfig fields (``--lc paper``)
+PAPER_PARAMS = ("eta", "gamma", "g0")
+
+
+def _paper_defaults() -> Dict[str, float]:
+    """gamma and g0 as :class:`~lcne.gain_controllers.PaperGain` defines them."""
+    import inspect
+
+    from lcne.gain_controllers import PaperGain
+
+    sig = inspect.signature(PaperGain.__init__).parameters
+    return {key: sig[key].default for key in ("gamma", "g0")}
+
+
+def _same_value(a, b) -> bool:
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return a == b
+
+
+def _merge_paper_params(cfg: "RunConfig") -> None:
+    """Move ``lc_params`` eta/gamma/g0 into the fields; refuse two different values."""
+    for key in PAPER_PARAMS:
+        if key not in cfg.lc_params:
+            continue
+        value = cfg.lc_params.pop(key)
+        given = getattr(cfg, key)
+        if given is not None and not _same_value(given, value):
+            raise ConfigError(
+                f"{key}: given twice with different values, {key}={given!r} and lc_params.{key}={value!r} "
+                f"(--lc-param {key}=); give it once"
+            )
+        setattr(cfg, key, value)
+
+
+def _lc_parameter_names(lc: str) -> str:
+    """The keyword parameters of the controller registered as ``lc``, for messages."""
+    import lcne
+
+    try:
+        names = sorted(k for k in lcne.make_controller(lc, n_runs=1).config() if k not in ("name", "n_runs"))
+    except Exception:  # a controller that cannot be built with its defaults: no list
+        return ""
+    return f" ({', '.join(names)})" if names else ""
+
+
+def _refuse_paper_params(cfg: "RunConfig") -> None:
+    """eta/gamma/g0 belong to the paper's integrator: refuse them with another LC."""
+    for key in PAPER_PARAMS:
+        where = key if getattr(cfg, key) is not None else f"lc_params.{key}" if key in cfg.lc_params else None
+        if where is None:
+            continue
+        raise ConfigError(
+            f"{where}: applies to --lc paper only (the paper's integrator); the {cfg.lc} LC takes "
+            f"--lc-param KEY=VALUE{_lc_parameter_names(cfg.lc)}"
+        )
+
+
+def _check_lc_params(cfg: "RunConfig") -> None:
+    """Build the configured controller once (one run) so that a parameter the LC does not
+    know, or a bad value, is refused before any work starts."""
+    import lcne
+
+    params = dict(cfg.lc_params)
+    if cfg.lc == "paper":
+        params.update(eta=cfg.eta, gamma=cfg.gamma, g0=cfg.g0)
+    try:
+        lcne.make_controller(cfg.lc, n_runs=1, **params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"lc_params for {cfg.lc!r}: {exc}") from None
 
 
 def _positive_int(key, value):
