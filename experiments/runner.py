@@ -5,21 +5,26 @@ All runs of a config (methods x seeds) share one network with a leading run axis
 Methods whose gain is derived from NGM runs (``fixed-gain`` without a value,
 ``shuffled-gain``) are trained in a second batch after the NGM runs they depend on.
 
->>> from lcne.experiments.config import RunConfig
+The results record, per method, the ``config()`` of the gain controller and of the
+uncertainty front end that ran (attribute ``controllers``, see
+``docs/results-schema.md``): the one place that says which parameters a run used.
+
+>>> from lcne.experiments.config import PAPER_PARAMS, RunConfig
 >>> from lcne.experiments.runner import run_experiment
 >>> ds = run_experiment(RunConfig(optimizers=["ngm"], seeds=[42], iterations=2))  # doctest: +SKIP
 """
 from __future__ import annotations
 
+import json
 import logging
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 import xarray as xr
 
 import lcne
-from lcne.experiments.config import RunConfig
+from lcne.experiments.config import PAPER_PARAMS, RunConfig
 from lcne.experiments.errors import ConfigError
 from lcne.experiments.methods import METHODS
 from lcne.experiments.optim import RunwiseOptimizer
@@ -28,7 +33,8 @@ from lcne.experiments.results import concat_methods, finish_attrs, record_to_dat
 from lcne.experiments.streams import BENCHMARKS, JointTrainingStream, build_stream
 from lcne.models import GainMLP
 
-__all__ = ["method_label", "run_experiment", "build_controller", "build_model", "plan_batches"]
+__all__ = ["method_label", "run_experiment", "build_controller", "build_model", "plan_batches",
+           "controllers_json"]
 log = logging.getLogger(__name__)
 
 
@@ -60,8 +66,8 @@ def build_controller(method: str, cfg: RunConfig, n_runs: int, reference: Option
     if spec.gain == "replay":
         return lcne.ReplayGain(n_runs=n_runs, trace=np.roll(reference, -1, axis=0))
     params = dict(cfg.lc_params)
-    if cfg.lc == "paper":
-        params = {"gamma": cfg.gamma, "g0": cfg.g0, "eta": cfg.eta, **params}
+    if cfg.lc == "paper":  # resolved() has moved any lc_params eta/gamma/g0 into the fields
+        params = {**{k: getattr(cfg, k) for k in PAPER_PARAMS if getattr(cfg, k) is not None}, **params}
     try:
         return lcne.make_controller(cfg.lc, n_runs=n_runs, **params)
     except TypeError as exc:
@@ -112,7 +118,24 @@ def build_model(cfg: RunConfig, stream: JointTrainingStream, specs, generators):
     return model.to(cfg.device), groups
 
 
-def _train_batch(methods, cfg, stream, bar, reference=None) -> Dict[str, RunRecord]:
+def _jsonable(value):
+    """JSON fallback for values a custom controller's config() may hold (arrays, tensors)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def controllers_json(configs: Dict[str, dict]) -> str:
+    """The ``controllers`` attribute: JSON ``{method: {"gain", "controller", "uncertainty"}}``."""
+    return json.dumps(configs, sort_keys=True, default=_jsonable)
+
+
+def _train_batch(methods, cfg, stream, bar, reference=None) -> Tuple[Dict[str, RunRecord], Dict[str, dict]]:
+    """Train ``methods`` x seeds as one batch.
+
+    Returns the records per method and, per method, what drove its gain:
+    ``{"gain": <MethodSpec.gain>, "controller": config(), "uncertainty": config()}``.
+    """
     seeds = list(cfg.seeds)
     runs = [(m, s) for m in methods for s in seeds]
     n = len(runs)
@@ -151,7 +174,13 @@ def _train_batch(methods, cfg, stream, bar, reference=None) -> Dict[str, RunReco
             record.drive[sl], record.train_loss[sl], {k: v[sl] for k, v in record.state.items()},
             record.diverged_at[sl], record.lr_scale[sl],
         )
-    return out
+    # once per batch, outside the training loop; after it, so that parameters a front end
+    # sets on its first call (the chance level of 'unexpected') are included. The front end
+    # runs elementwise over the batch's runs; each method's entry describes its own seeds.
+    unc = {**signal.config(), "n_runs": len(seeds)}
+    configs = {m: {"gain": METHODS[m].gain, "controller": part.config(), "uncertainty": unc}
+               for m, part in zip(methods, controller.parts)}
+    return out, configs
 
 
 def run_experiment(
@@ -172,12 +201,15 @@ def run_experiment(
         total = T * sum(len(b) for b in batches)
         bar = tqdm(total=total, desc=cfg.benchmark, unit="it", mininterval=0.5)
     records: Dict[str, RunRecord] = {}
+    configs: Dict[str, dict] = {}
     try:
         for methods in batches:
             if bar is not None:
                 bar.set_postfix_str(",".join(methods))
             reference = records["ngm"].gain if "ngm" in records else None
-            records.update(_train_batch(methods, cfg, stream, bar, reference))
+            batch_records, batch_configs = _train_batch(methods, cfg, stream, bar, reference)
+            records.update(batch_records)
+            configs.update(batch_configs)
     finally:
         if bar is not None:
             bar.close()
@@ -186,4 +218,6 @@ def run_experiment(
         for m in cfg.optimizers
     ]
     ds = concat_methods(parts)
-    return finish_attrs(ds, cfg.to_json(), cfg.benchmark, cfg.iterations, {"data_source": stream.source})
+    ran = controllers_json({method_label(m, cfg): configs[m] for m in cfg.optimizers})
+    return finish_attrs(ds, cfg.to_json(), cfg.benchmark, cfg.iterations,
+                        {"data_source": stream.source, "controllers": ran})
