@@ -200,29 +200,57 @@ def open_sweep(out: PathLike) -> xr.Dataset:
 def run_info(ds: xr.Dataset) -> dict:
     """Run-level facts used to label and group results.
 
+    The gain parameters come from what ran: the attribute ``controllers`` (the stored
+    ``config()`` of each method's controller; the first LC-driven method is used, ``ngm``
+    when present). Files without it (schema version 1) fall back to the ``config`` JSON.
+
     Returns
     -------
     dict
-        ``benchmark``, ``iterations_per_task``, ``n_tasks``, ``eta`` (NaN when the
-        configuration does not say), ``gamma``, ``g0``, ``lc``, ``source``.
+        ``benchmark``, ``iterations_per_task``, ``n_tasks``, ``eta``, ``gamma`` (both NaN
+        when no paper integrator ran, e.g. ``lc`` is not ``paper``, or the file does not
+        say), ``g0`` (the paper integrator's tonic baseline; 1.0, the network's native
+        gain, without one), ``lc`` (name of the LC model), ``source``.
     """
     try:
         cfg = json.loads(ds.attrs.get("config", "{}") or "{}")
     except (TypeError, ValueError):
         raise ResultsError(f"{_source(ds)}: attribute 'config' is not valid JSON") from None
 
-    def num(key, default=np.nan):
-        v = cfg.get(key, default)
+    def num(d, key, default=np.nan):
+        v = d.get(key, default)
+        if isinstance(v, list):  # one value per run: the run-level value if they agree
+            vals = [float(x) for x in v if isinstance(x, (int, float)) and not isinstance(x, bool)]
+            return vals[0] if vals and len(vals) == len(v) and all(x == vals[0] for x in vals) else default
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else default
 
+    lc = str(cfg.get("lc", "paper"))
+    params = cfg if lc == "paper" else {}
+    raw = ds.attrs.get("controllers")
+    if raw:
+        try:
+            ran = json.loads(raw)
+            if not isinstance(ran, dict):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ResultsError(f"{_source(ds)}: attribute 'controllers' is not a JSON mapping") from None
+        order = [str(m) for m in ds[METHOD_DIM].values] if METHOD_DIM in ds.coords else []
+        order += [m for m in ran if m not in order]
+        driven = [m for m in order if isinstance(ran.get(m), dict) and ran[m].get("gain") == "lc"]
+        driven.sort(key=lambda m: m.split("+")[0] != "ngm")  # stable: ngm first, else file order
+        params = {}
+        if driven:
+            controller = ran[driven[0]].get("controller") or {}
+            lc = str(controller.get("name", lc))
+            params = controller if lc == "paper" else {}
     return {
         "benchmark": str(ds.attrs.get("benchmark", cfg.get("benchmark", "unknown"))),
         "iterations_per_task": int(ds.attrs["iterations_per_task"]),
         "n_tasks": int(ds.attrs["n_tasks"]),
-        "eta": num("eta"),
-        "gamma": num("gamma"),
-        "g0": num("g0", 1.0),
-        "lc": str(cfg.get("lc", "paper")),
+        "eta": num(params, "eta"),
+        "gamma": num(params, "gamma"),
+        "g0": num(params, "g0", 1.0),
+        "lc": lc,
         "source": _source(ds),
     }
 
