@@ -71,7 +71,8 @@ def _import_spiking():
 
     try:
         from lcne.spiking import from_results
-        from lcne.spiking.validation import ValidationConfig, plot_validation, run_validation
+        from lcne.spiking.validation import ValidationConfig, run_validation
+        from lcne.analysis.spiking_figures import plot_validation
     except ImportError as exc:
         raise LcneError(str(exc)) from None
     return from_results, ValidationConfig, plot_validation, run_validation
@@ -125,11 +126,8 @@ def cmd_validate_spiking(args) -> int:
     print(result.summary())
     print(f"\nreport:  {report}\ntraces:  {out / 'spiking_validation.nc'}, {out / 'spiking_rate_model.nc'}")
     if not args.no_figure:
-        fig = plot_validation(result)
-        paths = []
-        for suffix in (".png", ".pdf"):
-            path = out / f"spiking_validation{suffix}"
-            fig.savefig(path)
-            paths.append(str(path))
-        print("figure:  " + ", ".join(paths))
+        from lcne.analysis.figure_io import save_figure
+
+        paths = save_figure(plot_validation(result), out / "spiking_validation", ("png", "pdf"))
+        print("figure:  " + ", ".join(str(p) for p in paths))
     return 0 if result.all_passed else 1

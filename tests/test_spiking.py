@@ -14,13 +14,15 @@ import xarray as xr
 
 brian2 = pytest.importorskip("brian2")
 
+from lcne.analysis.figure_io import save_figure  # noqa: E402
 from lcne.analysis.results_io import open_results  # noqa: E402
 from lcne.analysis.schema import SCHEMA_VERSION  # noqa: E402
+from lcne.analysis.spiking_figures import plot_validation  # noqa: E402
 from lcne.spiking import LCParams, LCPopulation, from_results, parameter_table, pulses, silence, step  # noqa: E402
 from lcne.spiking.measures import synchrony_chi  # noqa: E402
 from lcne.spiking.population import ne_trace  # noqa: E402
 from lcne.spiking.rate_model import rate_model_drive  # noqa: E402
-from lcne.spiking.validation import ValidationConfig, plot_validation, run_validation  # noqa: E402
+from lcne.spiking.validation import ValidationConfig, run_validation  # noqa: E402
 
 # numpy needs no compilation, so the run time does not depend on a warm Cython cache
 # (measured in docs/spiking.md); set LCNE_SPIKING_TARGET=cython to test the compiled path
@@ -200,9 +202,10 @@ def test_report_and_figure(validation, tmp_path):
     for entry in report["checks"]:
         assert set(entry) >= {"name", "value", "accepted", "source", "passed", "unit"}
         assert len(entry["accepted"]) == 2 and entry["source"]
-    fig = plot_validation(validation, tmp_path / "fig.png")
-    assert (tmp_path / "fig.png").stat().st_size > 10_000
+    fig = plot_validation(validation)
     assert len(fig.axes) == 4
+    assert [p.name for p in save_figure(fig, tmp_path / "fig", ("png",))] == ["fig.png"]
+    assert (tmp_path / "fig.png").stat().st_size > 10_000
     # traces share one time axis and survive netCDF
     rm = validation.rate_model
     assert set(rm.data_vars) >= {"u", "ne", "rate", "stimulus"}

@@ -5,8 +5,9 @@ junctions and NE release (:mod:`lcne.spiking.population`, parameters with source
 :mod:`lcne.spiking.params`), input protocols including the uncertainty drive of an
 ``lcne run`` results file (:mod:`lcne.spiking.protocols`), and the acceptance protocol
 that checks the population against biology and against the Gilzenrat rate model
-(:mod:`lcne.spiking.validation`, with :mod:`~lcne.spiking.measures`,
-:mod:`~lcne.spiking.rate_model` and :mod:`~lcne.spiking.figures`). See ``docs/spiking.md``.
+(:mod:`lcne.spiking.validation`, with :mod:`~lcne.spiking.measures` and
+:mod:`~lcne.spiking.rate_model`; its figure: :mod:`lcne.analysis.spiking_figures`). See
+``docs/spiking.md``.
 """
 try:
     import brian2  # noqa: F401

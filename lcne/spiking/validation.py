@@ -12,6 +12,8 @@ silent lead period, then ``n_trials`` brief pulses ``trial_ms`` apart):
 
 Every check becomes one report entry: ``name``, measured ``value`` (with ``unit``),
 ``accepted`` range ``[low, high]``, ``source`` and ``passed``. The report is plain JSON.
+The figure of a result is drawn by :func:`lcne.analysis.spiking_figures.plot_validation`
+(the dynamics package holds no figure code).
 
 Example
 -------
@@ -34,7 +36,6 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import xarray as xr
 
-from lcne.spiking.figures import plot_validation
 from lcne.spiking.measures import evoked_response, spearman, synchrony_chi, tonic_rate
 from lcne.spiking.params import LCParams
 from lcne.spiking.population import LCPopulation
@@ -47,7 +48,6 @@ __all__ = [
     "SOURCES",
     "ValidationConfig",
     "ValidationResult",
-    "plot_validation",
     "run_validation",
 ]
 
@@ -57,24 +57,25 @@ REPORT_VERSION = 1
 
 #: accepted response latency per species, ms, and where it comes from
 LATENCY_RANGES_MS: Dict[str, Tuple[float, float, str]] = {
-    "rat": (15.0, 60.0, "sensory latency 15-50 (15-60) ms in awake rat: Aston-Jones & Bloom 1981b; "
-                        "Foote, Aston-Jones & Bloom 1980 (lcne-notes 4.1)"),
-    "monkey": (70.0, 110.0, "target-evoked mean latency 90.7 ms: Aston-Jones et al. 1994 (lcne-notes 4.1); "
+    "rat": (15.0, 60.0, "sensory latency 15-50 (15-60) ms in awake rat: Aston-Jones & Bloom 1981b "
+                        "(J Neurosci 1:887); Foote, Aston-Jones & Bloom 1980 (PNAS 77:3033)"),
+    "monkey": (70.0, 110.0, "target-evoked mean latency 90.7 ms: Aston-Jones et al. 1994 (J Neurosci 14:4467); "
                             "+/-20 ms tolerance is ours"),
 }
 
 SOURCES = {
-    "tonic": "waking tonic rate 1-3 Hz: Carter et al. 2010 (lcne-notes 4.1)",
-    "burst": "1-3 spikes per phasic response, about 2-3 spikes: Aston-Jones & Cohen 2005 reviews [P] "
-             "(lcne-notes 4.1); issue 6 acceptance protocol",
-    "burst_rate": "phasic bursts 8-10 Hz (Carter et al. 2010), 10-20 Hz often quoted (lcne-notes 4.1)",
-    "pause": "post-activation inhibition roughly 200-500 ms: Aston-Jones & Cohen 2005; Sara 2009 [P] "
-             "(lcne-notes 4.1)",
-    "synchrony": "electrotonic coupling synchronises LC firing: Alvarez et al. 2002; coupling as "
-                 "coherence C: Usher et al. 1999 (lcne-notes 2.1, 2.6)",
-    "tradeoff": "evoked response larger at lower baseline rate: Brown et al. 2004; tonic/phasic "
-                "anticorrelation: Aston-Jones & Cohen 2005 (lcne-notes 2.2, 2.6)",
-    "rate_model": "Gilzenrat et al. 2002: u is NE release (lcne-notes 1.3, 2.6); acceptance threshold "
+    "tonic": "waking tonic rate 1-3 Hz: Carter et al. 2010 (Nat Neurosci 13:1526)",
+    "burst": "1-3 spikes per phasic response, about 2-3 spikes: reviews, e.g. Aston-Jones & Cohen 2005 "
+             "(Annu Rev Neurosci 28:403) [P: not checked against a primary source]; issue 6 acceptance protocol",
+    "burst_rate": "phasic bursts 8-10 Hz: Carter et al. 2010 (Nat Neurosci 13:1526); 10-20 Hz often quoted "
+                  "in reviews",
+    "pause": "post-activation inhibition roughly 200-500 ms: Aston-Jones & Cohen 2005 (Annu Rev Neurosci "
+             "28:403); Sara 2009 (Nat Rev Neurosci 10:211) [P: reviews, not checked against a primary source]",
+    "synchrony": "electrotonic coupling synchronises LC firing: Alvarez et al. 2002 (PNAS 99:4032); coupling "
+                 "as coherence C: Usher et al. 1999 (Science 283:549)",
+    "tradeoff": "evoked response larger at lower baseline rate: Brown et al. 2004 (J Comput Neurosci 17:13); "
+                "tonic/phasic anticorrelation: Aston-Jones & Cohen 2005 (Annu Rev Neurosci 28:403)",
+    "rate_model": "Gilzenrat et al. 2002 (Neural Netw 15:647): u is NE release; acceptance threshold "
                   "r >= 0.7 is ours",
 }
 
