@@ -1,11 +1,16 @@
-"""Published numbers of Rodriguez-Garcia, Ghosh & Ramaswamy (arXiv 2507.14056).
+"""Published numbers of Rodriguez-Garcia, Ghosh & Ramaswamy (2025), "Noradrenergic-inspired
+gain modulation attenuates the stability gap in joint training", arXiv:2507.14056.
 
-Sources (see ``shared/reference/paper-notes.md`` §4):
+Sources:
 
-* ``V2_AVG_SG`` -- avg-SG of Table 1 of the v2/v3 paper (task-1 curve, seed-averaged).
+* ``V2_AVG_SG`` -- avg-SG of Table 1 of the v2/v3 paper (arXiv:2507.14056v2, Table 1;
+  task-1 curve, seed-averaged); the NGM-SGD values of Split CIFAR-10 and Split
+  mini-ImageNet are also those of the v3 paper (arXiv:2507.14056v3).
 * ``V1_TABLE`` -- avg-ACC / avg-min-ACC / WC-ACC (percent) and avg-SG recomputed from the
-  result files the authors released with their v1 code (5 seeds, authors' metric code,
-  avg-min-ACC including block 1). That these are the v1 printed table is an inference.
+  result files the authors released with their v1-era code (github.com/alejandrorg00/
+  ngm-sgd_project, commit bf808d2: ``figures_and_metrics/data_*.pkl``, 5 seeds, with the
+  metric definitions of its ``tab_metrics.py``, avg-min-ACC including block 1). That these
+  are the numbers of the v1 printed Table 1 (arXiv:2507.14056v1) is an inference.
 """
 
 __all__ = ["CITATION", "V2_AVG_SG", "V1_TABLE"]

@@ -34,7 +34,8 @@ def test_kernel_peak_and_published_features():
     assert t[np.argmax(h)] == pytest.approx(930.0, abs=0.5)
     assert h.max() == pytest.approx(1.0, abs=1e-6)
     f = curve_features(t, h, baseline=0.0)
-    # computed features of the kernel (lcne-notes 4.4): 10 % at ~435 ms, FWHM ~690 ms
+    # features computed from the kernel of Hoeks & Levelt 1993 (Behav Res Methods Instrum Comput
+    # 25:16-26; n = 10.1, t_max = 930 ms): 10 % of peak at ~435 ms, FWHM ~690 ms
     assert f["latency"] == pytest.approx(435, abs=3)
     assert f["fwhm"] == pytest.approx(691, abs=3)
     assert hoeks_levelt_kernel(-10.0) == 0.0
