@@ -58,14 +58,14 @@ import numpy as np
 import torch
 
 from lcne.errors import LCParameterError, as_param, check_positive, check_range
-from lcne.uncertainty import UncertaintySignal, register_signal
+from lcne.uncertainty import UncertaintySignal
 
 __all__ = [
     "ChangePointSignal",
     "NassarChangePoint",
     "UnexpectedUncertaintySignal",
     "YuDayanUncertainty",
-    "register_lc_signals",
+    "FACTORIES",
 ]
 
 logger = logging.getLogger(__name__)
@@ -361,10 +361,5 @@ def _bad_keyword(exc: TypeError, params: dict) -> str:
     return "parameters"
 
 
-def register_lc_signals() -> None:
-    """Register the ``cpp`` and ``unexpected`` front ends."""
-    register_signal("cpp", ChangePointSignal)
-    register_signal("unexpected", UnexpectedUncertaintySignal)
-
-
-register_lc_signals()
+#: registered name -> factory; :data:`lcne.uncertainty.UNCERTAINTY_SIGNALS` lists these names
+FACTORIES = {"cpp": ChangePointSignal, "unexpected": UnexpectedUncertaintySignal}

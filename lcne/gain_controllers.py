@@ -15,6 +15,7 @@ tensor of shape ``(n_runs,)`` per name, which the recorder stores as ``lc_<name>
 """
 from __future__ import annotations
 
+import importlib
 from typing import Callable, Dict
 
 import torch
@@ -26,6 +27,7 @@ __all__ = [
     "PaperGain",
     "ReplayGain",
     "StackedControllers",
+    "lazy_factory",
     "make_controller",
     "register_controller",
 ]
@@ -164,15 +166,34 @@ class PaperGain(GainController):
                 "g_init": self.g_init.tolist()}
 
 
-#: name -> factory ``f(n_runs, **params) -> GainController``
+def lazy_factory(module: str, name: str) -> Callable:
+    """A factory that imports ``module`` when first called and builds ``module.FACTORIES[name]``.
+
+    The registries below name every built-in choice statically; modules that build on
+    this one (the explicit LC models) are imported only when one of their entries is
+    used, so there is no import-time cycle and no registration side effect.
+    """
+
+    def build(n_runs: int = 1, **params):
+        return importlib.import_module(module).FACTORIES[name](n_runs=n_runs, **params)
+
+    build.__name__ = build.__qualname__ = f"lazy_factory({module!r}, {name!r})"
+    return build
+
+
+#: name -> factory ``f(n_runs, **params) -> GainController``: the ``--lc`` choices
 CONTROLLERS: Dict[str, Callable[..., GainController]] = {
     "constant": ConstantGain,
     "paper": PaperGain,
+    # the explicit LC models (lcne.lc_adapters)
+    "gilzenrat-phasic": lazy_factory("lcne.lc_adapters", "gilzenrat-phasic"),
+    "gilzenrat-tonic": lazy_factory("lcne.lc_adapters", "gilzenrat-tonic"),
+    "adaptive": lazy_factory("lcne.lc_adapters", "adaptive"),
 }
 
 
 def register_controller(name: str, factory: Callable[..., GainController]) -> None:
-    """Make a controller selectable by ``name`` (used by the explicit LC models)."""
+    """Make a controller of your own selectable by ``name`` (``make_controller``, ``--lc``)."""
     CONTROLLERS[name] = factory
 
 
@@ -266,8 +287,3 @@ class ReplayGain(GainController):
         file the replayed trace is the method's own ``gain`` variable."""
         return {**super().config(), "iterations": int(self.trace.shape[1])}
 
-
-# The explicit LC models register themselves here ('gilzenrat-phasic', 'gilzenrat-tonic',
-# 'adaptive'); importing them last keeps the registry complete whichever module a user
-# imports first (they need only the names defined above).
-from lcne import lc_adapters as _lc_adapters  # noqa: E402,F401  (registration side effect)

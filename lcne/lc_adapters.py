@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from lcne.adaptive_gain import ADAPTIVE_GAIN_DEFAULTS, AdaptiveGainLC
-from lcne.gain_controllers import GainController, register_controller
+from lcne.gain_controllers import GainController
 from lcne.errors import LCParameterError, as_param, check_positive, check_range
 from lcne.gilzenrat import GILZENRAT_DEFAULTS, GilzenratLC
 from lcne.release import NERelease
@@ -53,7 +53,7 @@ __all__ = [
     "AdaptiveLCController",
     "GilzenratController",
     "LCController",
-    "register_lc_controllers",
+    "FACTORIES",
 ]
 
 logger = logging.getLogger(__name__)
@@ -329,11 +329,9 @@ def _factory(cls, preset):
     return make
 
 
-def register_lc_controllers() -> None:
-    """Register ``gilzenrat-phasic``, ``gilzenrat-tonic`` and ``adaptive``."""
-    register_controller("gilzenrat-phasic", _factory(GilzenratController, "gilzenrat2002_phasic"))
-    register_controller("gilzenrat-tonic", _factory(GilzenratController, "gilzenrat2002_tonic"))
-    register_controller("adaptive", _factory(AdaptiveLCController, "gilzenrat2002_phasic"))
-
-
-register_lc_controllers()
+#: registered name -> factory; :data:`lcne.gain_controllers.CONTROLLERS` lists these names
+FACTORIES = {
+    "gilzenrat-phasic": _factory(GilzenratController, "gilzenrat2002_phasic"),
+    "gilzenrat-tonic": _factory(GilzenratController, "gilzenrat2002_tonic"),
+    "adaptive": _factory(AdaptiveLCController, "gilzenrat2002_phasic"),
+}

@@ -9,6 +9,8 @@ import math
 
 import torch
 
+from lcne.gain_controllers import lazy_factory
+
 __all__ = [
     "EntropySignal",
     "UNCERTAINTY_SIGNALS",
@@ -113,7 +115,12 @@ class EntropySignal(UncertaintySignal):
 
 
 #: name -> factory ``f(n_runs, **params) -> UncertaintySignal``
-UNCERTAINTY_SIGNALS = {"entropy": EntropySignal}
+UNCERTAINTY_SIGNALS = {
+    "entropy": EntropySignal,
+    # the change-detection front ends (lcne.change_detection)
+    "cpp": lazy_factory("lcne.change_detection", "cpp"),
+    "unexpected": lazy_factory("lcne.change_detection", "unexpected"),
+}
 
 
 def register_signal(name: str, factory) -> None:
@@ -133,7 +140,3 @@ def make_signal(name: str, n_runs: int = 1, **params) -> UncertaintySignal:
         ) from None
     return factory(n_runs=n_runs, **params)
 
-
-# The change-detection front ends register themselves here ('cpp', 'unexpected');
-# importing them last keeps the registry complete whichever module is imported first.
-from lcne import change_detection as _change_detection  # noqa: E402,F401  (registration side effect)
