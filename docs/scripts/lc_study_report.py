@@ -19,27 +19,31 @@ import pandas as pd
 
 from lcne.analysis.metrics import metrics_table, stability_metrics
 from lcne.analysis.results_io import open_results
+from lcne.analysis.vocabulary import FRONT_ENDS, LC_MODELS, method_label, method_style
 
 
 BENCHMARKS = ("split-mnist", "rotated-mnist")
+_LC = {k: v.label for k, v in LC_MODELS.items()}  # labels of the methods table (lcne.analysis.vocabulary)
+_FE = {k: v.label for k, v in FRONT_ENDS.items()}
+_NGM, _SGD = method_label("ngm"), method_label("sgd")
 #: configuration (directory of lc_study.sh) -> (row name, LC, front end); table order
 LABELS = {
-    "baselines/sgd": ("SGD", "–", "–"),
-    "baselines/msgd": ("MSGD", "–", "–"),
-    "baselines/adam": ("Adam", "–", "–"),
-    "paper": ("NGM-SGD", "paper integrator", "entropy"),
-    "gilzenrat-phasic": ("NGM-SGD", "Gilzenrat phasic", "entropy"),
-    "gilzenrat-tonic": ("NGM-SGD", "Gilzenrat tonic", "entropy"),
-    "adaptive": ("NGM-SGD", "adaptive (AGT)", "entropy"),
-    "phasic-cpp": ("NGM-SGD", "Gilzenrat phasic", "cpp"),
-    "phasic-unexpected": ("NGM-SGD", "Gilzenrat phasic", "unexpected"),
-    "phasic-unexpected-1trial": ("NGM-SGD", "Gilzenrat phasic", "unexpected, batch = 1 trial"),
-    "adaptive-cpp": ("NGM-SGD", "adaptive (AGT)", "cpp"),
-    "paper-cpp": ("NGM-SGD", "paper integrator", "cpp"),
-    "paper-eta0.2": ("NGM-SGD", "paper integrator, eta 0.2", "entropy"),
-    "constant-1.25": ("SGD, gain 1.25", "constant", "–"),
-    "paper-eta0.15": ("NGM-SGD", "paper integrator, eta 0.15", "entropy"),
-    "constant-1.45": ("SGD, gain 1.45", "constant", "–"),
+    "baselines/sgd": (_SGD, "–", "–"),
+    "baselines/msgd": (method_label("msgd"), "–", "–"),
+    "baselines/adam": (method_label("adam"), "–", "–"),
+    "paper": (_NGM, _LC["paper"], _FE["entropy"]),
+    "gilzenrat-phasic": (_NGM, _LC["gilzenrat-phasic"], _FE["entropy"]),
+    "gilzenrat-tonic": (_NGM, _LC["gilzenrat-tonic"], _FE["entropy"]),
+    "adaptive": (_NGM, _LC["adaptive"], _FE["entropy"]),
+    "phasic-cpp": (_NGM, _LC["gilzenrat-phasic"], _FE["cpp"]),
+    "phasic-unexpected": (_NGM, _LC["gilzenrat-phasic"], _FE["unexpected"]),
+    "phasic-unexpected-1trial": (_NGM, _LC["gilzenrat-phasic"], f"{_FE['unexpected']}, batch = 1 trial"),
+    "adaptive-cpp": (_NGM, _LC["adaptive"], _FE["cpp"]),
+    "paper-cpp": (_NGM, _LC["paper"], _FE["cpp"]),
+    "paper-eta0.2": (_NGM, f"{_LC['paper']}, eta 0.2", _FE["entropy"]),
+    "constant-1.25": (f"{_SGD}, gain 1.25", _LC["constant"], "–"),
+    "paper-eta0.15": (_NGM, f"{_LC['paper']}, eta 0.15", _FE["entropy"]),
+    "constant-1.45": (f"{_SGD}, gain 1.45", _LC["constant"], "–"),
 }
 BASELINES = ("baselines/sgd", "baselines/msgd", "baselines/adam")
 #: short names for the trade-off scatter
@@ -50,17 +54,25 @@ SHORT = {
     "phasic-unexpected-1trial": "phasic+unexp.(1 trial)", "constant-1.25": "g≡1.25",
     "paper-eta0.15": "paper η=0.15", "constant-1.45": "g≡1.45",
 }
+#: configurations drawn in the switch figure (the rest are in the tables only) -> the study's
+#: emphasis; colour and line style are the method's (lcne.analysis.vocabulary.method_style
+#: of the method name in the results file, e.g. ngm+gilzenrat-phasic+cpp)
 STYLE = {
-    "baselines/sgd": dict(color="0.45", ls=":"),
-    "paper": dict(color="tab:blue", lw=2.0),
-    "gilzenrat-phasic": dict(color="tab:red", lw=1.6),
-    "gilzenrat-tonic": dict(color="tab:orange"),
-    "adaptive": dict(color="tab:green"),
-    "phasic-cpp": dict(color="tab:purple"),
-    "phasic-unexpected": dict(color="tab:brown"),
+    "baselines/sgd": dict(ls=":"),
+    "paper": dict(lw=2.0),
+    "gilzenrat-phasic": dict(lw=1.6),
+    "gilzenrat-tonic": dict(),
+    "adaptive": dict(),
+    "phasic-cpp": dict(),
+    "phasic-unexpected": dict(),
 }
-#: configurations drawn in the switch figure (the rest are in the tables only)
 FIGURE = tuple(STYLE)
+
+
+def style_of(label: str, ds) -> dict:
+    """Line style of a configuration: the method's colour and line style, then the study's emphasis."""
+    look = method_style(str(ds["method"].values[0]))
+    return {"color": look.colour, "ls": look.linestyle, "lw": 1.2, **STYLE.get(label, {})}
 
 
 def load(root: Path, bench: str) -> dict:
@@ -156,8 +168,7 @@ def figure(all_runs: dict, path: Path, before: int = 20, after: int = 80):
             x = np.arange(-before, after)
             acc = ds["accuracy"].isel(method=0).sel(eval_task=1).isel(iteration=sl) * 100
             gain = ds["gain"].isel(method=0).isel(iteration=sl)
-            style = dict(STYLE.get(label, {}))
-            style.setdefault("lw", 1.2)
+            style = style_of(label, ds)
             name, lc, fe = LABELS.get(label, (label, "", ""))
             text = name if lc == "–" else f"{lc}, {fe}"
             m, s = acc.mean("seed").values, acc.std("seed").values
@@ -183,7 +194,7 @@ def figure(all_runs: dict, path: Path, before: int = 20, after: int = 80):
     return path
 
 
-def tradeoff(frames: list, path: Path):
+def tradeoff(frames: list, path: Path, all_runs: dict):
     """avg-SG against avg-ACC per configuration (per-seed mean ± sd), one panel per benchmark."""
     import matplotlib
 
@@ -197,7 +208,8 @@ def tradeoff(frames: list, path: Path):
             if label in ("baselines/msgd", "baselines/adam"):
                 continue  # far off to the right; in the tables
             text = SHORT.get(label, label)
-            color = STYLE.get(label, {}).get("color", "0.4")
+            runs = all_runs[df["benchmark"].iloc[0]]
+            color = style_of(label, runs[label])["color"] if label in FIGURE else "0.4"
             ax.errorbar(r["avg_sg_seed_mean"], r["avg_acc_seed_mean"], xerr=r["avg_sg_seed_sd"],
                         yerr=r["avg_acc_seed_sd"], fmt="o", color=color, ms=5, capsize=2)
             ax.annotate(text, (r["avg_sg_seed_mean"], r["avg_acc_seed_mean"]), fontsize=7,
@@ -229,7 +241,7 @@ def main(argv=None):
     if frames:
         fig_path = Path(args.figure)
         figure(all_runs, fig_path)
-        tradeoff(frames, fig_path.with_name(fig_path.stem.replace("switch", "tradeoff") + ".png"))
+        tradeoff(frames, fig_path.with_name(fig_path.stem.replace("switch", "tradeoff") + ".png"), all_runs)
         csv = fig_path.with_name(fig_path.stem + "_metrics.csv")
         pd.concat(frames).drop(columns="seed_avg_sg").to_csv(csv, float_format="%.6g")
         print(f"\nfigure: {fig_path}\nmetrics: {csv}")
