@@ -9,15 +9,15 @@ Metrics
 :data:`METRICS` maps a metric key (as stored in :func:`lcne.analysis.metrics.stability_metrics`
 and in the columns of :func:`lcne.analysis.metrics.metrics_table`) to a :class:`Metric`:
 
-==============  ===============  ==========  =====  ======  =========================================
-key             label            unit        scale  better  meaning
-==============  ===============  ==========  =====  ======  =========================================
-``avg_acc``     avg-ACC          %           100    +1      mean of the block-final accuracies F_k
-``avg_min_acc`` avg-min-ACC      %           100    +1      mean of the block minima M_k
-``wc_acc``      WC-ACC           %           100    +1      worst-case accuracy (De Lange et al. 2022)
-``avg_sg``      avg-SG           fraction    1      -1      mean relative stability gap
-``sg_k``        SG_k             fraction    1      -1      SG of transition k-1 -> k (``sg_2``, ...)
-==============  ===============  ==========  =====  ======  =========================================
+=================  ============  ========  =====  ======  ==========================================
+key                label         unit      scale  better  meaning
+=================  ============  ========  =====  ======  ==========================================
+``avg_acc``        avg-ACC       %         100    +1      mean of the block-final accuracies F_k
+``avg_min_acc``    avg-min-ACC   %         100    +1      mean of the block minima M_k
+``wc_acc``         WC-ACC        %         100    +1      worst-case accuracy (De Lange et al. 2022)
+``avg_sg``         avg-SG        fraction  1      -1      mean relative stability gap
+``sg_k``           SG_k          fraction  1      -1      SG of transition k-1 -> k (``sg_2``, ...)
+=================  ============  ========  =====  ======  ==========================================
 
 Accuracies are stored as fractions in [0, 1]; ``scale`` is the factor to the reported
 value (percent). :data:`SUMMARY_METRICS` is the four summary metrics in table order. The
