@@ -181,7 +181,10 @@ def fig_task1(ds: xr.Dataset, *, eval_task: int = 1, loss: bool = True, lc_state
                         textcoords="offset points", fontsize=6, color="0.35")
     ax_acc.set_ylabel(f"task-{eval_task} accuracy (%)")
     ax_acc.set_ylim(0, 101)
-    ncol = len(methods) if len(methods) <= 6 else -(-len(methods) // 2)  # one row, or two
+    # as many columns as fit the width (7 pt text: ~3.9 pt per character, ~25 pt for the handle)
+    widest = max(len(look.label) for look in looks)
+    ncol = max(1, min(len(methods), int(0.92 * TWO_COLUMN * 72 // (3.9 * widest + 25))))
+    ncol = -(-len(methods) // -(-len(methods) // ncol))  # balance the rows
     ax_acc.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=ncol, frameon=False, borderaxespad=0.2)
     if has_loss:
         axes[1].set_ylabel(f"task-{eval_task} loss\n(nats)")
