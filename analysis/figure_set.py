@@ -28,7 +28,7 @@ import numpy as np
 import xarray as xr
 
 from lcne.analysis.figure_io import save_figure
-from lcne.analysis.results_io import run_info, task1_accuracy
+from lcne.analysis.results_io import load_results, run_info, task1_accuracy
 from lcne.analysis.style import ONE_COLUMN, TWO_COLUMN, apply_style, marker_for
 from lcne.analysis.vocabulary import (
     SUMMARY_METRICS,
@@ -467,9 +467,8 @@ def make_figure_set(results, out_dir, *, formats: Sequence[str] = ("pdf", "png")
         The files written.
     """
     from lcne.analysis.biology.compare import compare_to_biology
-    from lcne.analysis.gap_gain import as_datasets
 
-    datasets = as_datasets(results)
+    datasets = load_results(results)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: List[Path] = []

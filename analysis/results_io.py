@@ -163,8 +163,14 @@ def results_files(folder: PathLike) -> List[Path]:
     return sorted(p for p in Path(folder).glob("*.nc") if not p.name.startswith("."))
 
 
-def load_results(items: Iterable[Union[PathLike, xr.Dataset]]) -> List[xr.Dataset]:
-    """Open paths (files, or folders holding ``*.nc``) and check Datasets passed as such."""
+def load_results(items: Union[PathLike, xr.Dataset, Iterable[Union[PathLike, xr.Dataset]]]) -> List[xr.Dataset]:
+    """Open paths (files, or folders holding ``*.nc``) and check Datasets passed as such.
+
+    ``items`` is one Dataset or path, or a sequence of them (the ``results`` argument of
+    the analysis functions); the result is always a list.
+    """
+    if isinstance(items, (xr.Dataset, str)) or hasattr(items, "__fspath__"):
+        items = [items]
     out: List[xr.Dataset] = []
     for item in items:
         if isinstance(item, xr.Dataset):

@@ -57,13 +57,3 @@ _MARKER_CYCLE = ["o", "s", "^", "D", "v", "P", "X"]
 def marker_for(benchmark: str, index: int = 0) -> str:
     """Marker of a benchmark; unknown names cycle a fixed list."""
     return _BENCHMARK_MARKERS.get(benchmark, _MARKER_CYCLE[index % len(_MARKER_CYCLE)])
-
-
-def __getattr__(name: str):
-    if name == "save_all":  # the former writer; one writer now: lcne.analysis.figure_io.save_figure
-        warnings.warn("lcne.analysis.style.save_all is deprecated: use lcne.analysis.figure_io.save_figure",
-                      DeprecationWarning, stacklevel=2)
-        from lcne.analysis.figure_io import save_figure
-
-        return save_figure
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

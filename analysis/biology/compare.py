@@ -177,11 +177,11 @@ def model_response(results, *, method: str = "ngm", signal: str = "gain",
     window : int, optional
         Iterations after each switch (default: the whole context).
     """
-    from lcne.analysis.gap_gain import as_datasets, switch_starts
-    from lcne.analysis.results_io import run_info
+    from lcne.analysis.gap_gain import switch_starts
+    from lcne.analysis.results_io import load_results, run_info
 
     rows, traces, tonics = [], [], []
-    for ds in as_datasets(results):
+    for ds in load_results(results):
         info = run_info(ds)
         if method not in [str(o) for o in ds["method"].values]:
             continue

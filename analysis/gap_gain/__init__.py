@@ -24,7 +24,6 @@ Modules: :mod:`~lcne.analysis.gap_gain.switches` (per-switch gap and gain featur
 :mod:`~lcne.analysis.gap_gain.seeds` (seed statistics). Every public name is re-exported here.
 """
 from lcne.analysis.gap_gain.switches import (  # noqa: F401
-    as_datasets,
     gain_features,
     gap_features,
     pick_methods,
@@ -38,7 +37,6 @@ from lcne.analysis.gap_gain.complexity import TaskComplexity, task_complexity  #
 from lcne.analysis.gap_gain.seeds import seed_statistics  # noqa: F401
 
 __all__ = [
-    "as_datasets",
     "pick_methods",
     "window_length",
     "switch_starts",

@@ -13,7 +13,7 @@ import xarray as xr
 from lcne.analysis.results_io import load_results, run_info, task1_accuracy
 from lcne.analysis.transients import fit_exp_decay, transient_features
 
-__all__ = ["switch_starts", "window_length", "gap_features", "gain_features", "switch_table", "as_datasets",
+__all__ = ["switch_starts", "window_length", "gap_features", "gain_features", "switch_table",
            "pick_methods"]
 
 
@@ -200,7 +200,7 @@ def switch_table(results, *, methods: Optional[Sequence[str]] = None, eval_task:
         ``source``, ``method``, ``seed``, the columns of :func:`gap_features` and those
         of :func:`gain_features`.
     """
-    datasets = as_datasets(results)
+    datasets = load_results(results)
     frames = []
     for ds in datasets:
         info = run_info(ds)
@@ -222,23 +222,6 @@ def switch_table(results, *, methods: Optional[Sequence[str]] = None, eval_task:
                 row.insert(0, "benchmark", info["benchmark"])
                 frames.append(row)
     return pd.concat(frames, ignore_index=True)
-
-
-def as_datasets(results) -> List[xr.Dataset]:
-    """Results given as one item or a sequence, opened and checked by the one reader.
-
-    The ``results`` argument of the gap-gain and biology functions: a Dataset, a path (a
-    file, or a folder of ``*.nc``), or a sequence of them; each goes through
-    :func:`lcne.analysis.results_io.load_results`.
-
-    >>> from lcne.analysis.synthetic import synthetic_results
-    >>> ds = synthetic_results(iterations_per_task=10, seeds=(0,))
-    >>> len(as_datasets(ds)), len(as_datasets([ds, ds]))
-    (1, 2)
-    """
-    if isinstance(results, (xr.Dataset, str)) or hasattr(results, "__fspath__"):
-        results = [results]
-    return load_results(results)
 
 
 def pick_methods(ds: xr.Dataset, methods: Optional[Sequence[str]] = None) -> List[str]:

@@ -10,7 +10,8 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from lcne.analysis.gap_gain.switches import as_datasets, switch_starts, window_length
+from lcne.analysis.gap_gain.switches import switch_starts, window_length
+from lcne.analysis.results_io import load_results
 from lcne.analysis.results_io import run_info, task1_accuracy
 
 __all__ = ["lagged_xcorr", "gain_gap_xcorr", "xcorr_summary"]
@@ -65,7 +66,7 @@ def gain_gap_xcorr(results, *, method: str = "ngm", eval_task: int = 1, max_lag:
         (iterations), ``r``.
     """
     rows = []
-    for ds in as_datasets(results):
+    for ds in load_results(results):
         info = run_info(ds)
         if method not in [str(o) for o in ds["method"].values]:
             continue

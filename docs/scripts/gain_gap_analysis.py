@@ -26,7 +26,8 @@ import pandas as pd
 from lcne.analysis.figure_set import fig_gain_gap, fig_task1
 from lcne.analysis.gap_gain import gain_gap_xcorr, regress, relate, switch_table, xcorr_summary
 from lcne.analysis.results_io import load_results, run_info
-from lcne.analysis.style import ONE_COLUMN, apply_style, save_all
+from lcne.analysis.figure_io import save_figure
+from lcne.analysis.style import ONE_COLUMN, apply_style
 
 
 def multiple_regression(sub: pd.DataFrame, x: str, y: str, n_boot: int, seed: int = 0) -> dict:
@@ -124,12 +125,12 @@ def main(argv=None):
         report["xcorr_peak"][b] = {"lag": int(pk.lag), "r": float(pk.r_mean), "ci": [float(pk.ci_low), float(pk.ci_high)],
                                    "r_lag0": float(sub[sub.lag == 0].r_mean.iloc[0])}
     out.mkdir(parents=True, exist_ok=True)
-    save_all(fig_gain_gap(datasets, table=tab), out / "gain_gap_scatter", fmts)
-    save_all(fig_gain_gap(datasets, table=tab, colour_by="switch"), out / "gain_gap_by_switch", fmts)
-    save_all(fig_xcorr(xs), out / "gain_gap_xcorr", fmts)
+    save_figure(fig_gain_gap(datasets, table=tab), out / "gain_gap_scatter", fmts)
+    save_figure(fig_gain_gap(datasets, table=tab, colour_by="switch"), out / "gain_gap_by_switch", fmts)
+    save_figure(fig_xcorr(xs), out / "gain_gap_xcorr", fmts)
     for ds in datasets:
         info = run_info(ds)
-        save_all(fig_task1(ds), out / f"task1_{info['benchmark']}_eta{info['eta']:g}", fmts)
+        save_figure(fig_task1(ds), out / f"task1_{info['benchmark']}_eta{info['eta']:g}", fmts)
     tab.to_csv(out / "gain_gap_switch_table.csv", index=False, float_format="%.6g")
     print(json.dumps(report, indent=1, default=float))
 

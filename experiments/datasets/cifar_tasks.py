@@ -8,8 +8,11 @@ are cumulative ("incremental joint training", Rodriguez-Garcia, Ghosh & Ramaswam
 trains on the union of tasks ``0..k`` (:meth:`TaskSplit.seen_train_indices`),
 with no task labels.  The stream/runner decides sampling and evaluation.
 
-Benchmarks (the paper's Section 3 and the authors' code, github.com/alejandrorg00/ngm-sgd_project; ``docs/cifar.md``)
-------------------------------------------------------------------------------------
+Benchmarks
+----------
+As in the paper (arXiv:2507.14056, Section 3) and the authors' code
+(github.com/alejandrorg00/ngm-sgd_project); ``docs/cifar.md`` lists the settings.
+
 Split CIFAR-10
     5 tasks of 2 classes in label order: {airplane, automobile}, {bird, cat},
     {deer, dog}, {frog, horse}, {ship, truck}; 10-way head.
