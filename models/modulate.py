@@ -48,6 +48,7 @@ lcne.gain_loop.GainUsageError: no layer matched the selection 'fc*' (layers that
 from __future__ import annotations
 
 import fnmatch
+import logging
 import re
 import types
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -57,6 +58,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from lcne.gain_loop import GainUsageError
+
+log = logging.getLogger(__name__)
 
 __all__ = ["GAIN_BUFFER", "MODULATION_TARGETS", "SUPPORTED_LAYERS", "Modulation", "modulate"]
 
@@ -145,13 +148,37 @@ def _standard(module: nn.Module) -> bool:
     return base is not None and type(module).forward is base.forward
 
 
-def _why_not(name: str, module: nn.Module) -> Optional[str]:
+def _fastpath_enabled() -> bool:
+    mha = getattr(torch.backends, "mha", None)
+    return bool(mha.get_fastpath_enabled()) if mha is not None and hasattr(mha, "get_fastpath_enabled") else True
+
+
+def _bypassed(model: nn.Module) -> Dict[int, str]:
+    """Layers whose forward a parent may skip, a gain on it would then be ignored: id ->
+    reason. ``nn.MultiheadAttention`` uses ``out_proj.weight`` directly; the eval-mode
+    fast path of ``nn.TransformerEncoderLayer`` (inference without gradients) uses the
+    weights of all its layers directly unless ``torch.backends.mha`` has it disabled."""
+    out = {}
+    for parent in model.modules():
+        if isinstance(parent, nn.TransformerEncoderLayer) and _fastpath_enabled():
+            for child in parent.modules():
+                out.setdefault(id(child), "its parent TransformerEncoderLayer skips it in its eval-mode fast path; "
+                                          "call torch.backends.mha.set_fastpath_enabled(False) first")
+        if isinstance(parent, nn.MultiheadAttention):
+            for child in parent.children():
+                out[id(child)] = "its parent MultiheadAttention uses its weight directly and never calls its forward()"
+    return out
+
+
+def _why_not(name: str, module: nn.Module, bypassed: Optional[str] = None) -> Optional[str]:
     """None if ``module`` can carry a gain, else the one-line reason."""
     what = f"module {_label(name)} ({type(module).__name__})"
     base = _base_class(module)
     if base is None:
         supported = ", ".join(t.__name__ for t in SUPPORTED_LAYERS)
         return f"{what} cannot carry a gain: supported layers are {supported}"
+    if bypassed:
+        return f"{what} cannot carry a gain: {bypassed}"
     if type(module).forward is not base.forward:
         return f"{what} cannot carry a gain: its class overrides forward(), so its pre-activation is not W x + b"
     if GAIN_BUFFER in module._buffers or getattr(module.__dict__.get("forward"), "__func__", None) in _OURS:
@@ -181,10 +208,18 @@ def _describe(selector) -> str:
 
 def _select(model: nn.Module, layers: Selector) -> List[Tuple[str, nn.Module]]:
     named = list(model.named_modules())
-    capable = [(n, m) for n, m in named if _standard(m)]
+    skip = _bypassed(model)
+    capable = [(n, m) for n, m in named if _standard(m) and id(m) not in skip]
     if layers is None:
+        skipped = sorted(((n, m) for n, m in named if _standard(m) and id(m) in skip),
+                         key=lambda nm: "fast path" not in skip[id(nm[1])])  # the fixable reason first
+        if skipped and not capable:
+            raise GainUsageError(_why_not(*skipped[0], skip[id(skipped[0][1])]))
         if not capable:
             raise GainUsageError(f"no layer matched the selection: {type(model).__name__} has no Linear or Conv layer")
+        if skipped:
+            log.warning("modulate: %d layers left without gain (%s: %s)", len(skipped), _label(skipped[0][0]),
+                        skip[id(skipped[0][1])])
         return capable
     single = isinstance(layers, (str, type, re.Pattern, nn.Module)) or _is_type_tuple(layers)
     items = [layers] if single else list(layers)
@@ -201,14 +236,14 @@ def _select(model: nn.Module, layers: Selector) -> List[Tuple[str, nn.Module]]:
             if id(item) not in by_id:
                 raise GainUsageError(
                     f"no layer matched the selection: the {type(item).__name__} given is not part of the model")
-            sub = [(by_id[id(item)], item)]
+            sub = _expand(by_id[id(item)], item, capable)
         elif isinstance(item, re.Pattern):
             sub = [(n, m) for n, m in capable if item.fullmatch(n)]
         elif isinstance(item, str):
             if any(ch in item for ch in "*?["):
                 sub = [(n, m) for n, m in capable if fnmatch.fnmatchcase(n, item)]
             else:
-                sub = [(n, m) for n, m in named if n == item]
+                sub = [pair for n, m in named if n == item for pair in _expand(n, m, capable)]
         else:
             raise GainUsageError(
                 f"layers: cannot select with {type(item).__name__}; give layer types, names, glob patterns "
@@ -222,6 +257,15 @@ def _select(model: nn.Module, layers: Selector) -> List[Tuple[str, nn.Module]]:
             picked.setdefault(id(m), (n, m))
     order = {id(m): i for i, (_, m) in enumerate(named)}
     return sorted(picked.values(), key=lambda nm: order[id(nm[1])])
+
+
+def _expand(name: str, module: nn.Module, capable) -> List[Tuple[str, nn.Module]]:
+    """A layer selects itself; a container (no layer type of its own) the layers inside it
+    that can carry a gain, or itself when there are none (and then fails the check)."""
+    if _base_class(module) is not None:
+        return [(name, module)]
+    inner = [(n, m) for n, m in capable if n.startswith(name + ".") or (not name and n)]
+    return inner or [(name, module)]
 
 
 def _is_type_tuple(obj) -> bool:
@@ -358,8 +402,9 @@ def modulate(
         layer type or tuple of types (``nn.Conv2d``, ``(nn.Linear, nn.Conv2d)``); a
         qualified name (``"features.0"``); a glob pattern on names (``"features.*"``,
         ``"*fc*"``) or a compiled regular expression (``re.compile(r"block\\d\\.conv")``),
-        which keep only the matches that can carry a gain; a module of the model; or a
-        list of any of these.
+        which keep only the matches that can carry a gain; a module of the model (a
+        container such as ``model.features`` selects the layers inside it); or a list of
+        any of these.
     target : {"preactivation", "logits", "slope"}
         ``preactivation``: ``g * (W x) + b`` on every selected layer (GainLinear);
         ``logits`` (or ``temperature``): the same on the last selected layer only, in the
@@ -379,7 +424,9 @@ def modulate(
     ------
     lcne.gain_loop.GainUsageError
         No layer matched the selection; a selected module cannot carry a gain (type not
-        supported, its class overrides ``forward``, it already carries one).
+        supported, its class overrides ``forward``, it already carries one, or a parent
+        may skip its ``forward``: ``nn.MultiheadAttention.out_proj``, and the layers of an
+        ``nn.TransformerEncoderLayer`` while its fast path is enabled).
     """
     if not isinstance(model, nn.Module):
         raise GainUsageError(f"modulate: expected a torch.nn.Module, got {type(model).__name__}")
@@ -389,8 +436,9 @@ def modulate(
     chosen = _select(model, layers)
     if target == "logits":
         chosen = chosen[-1:]
+    skip = _bypassed(model)
     for name, module in chosen:
-        reason = _why_not(name, module)
+        reason = _why_not(name, module, skip.get(id(module)))
         if reason:
             raise GainUsageError(reason)
     style = "slope" if target == "slope" else "preactivation"

@@ -37,6 +37,16 @@ class TinyCNN(nn.Module):
         return self.head(F.relu(self.fc(x.flatten(1))))
 
 
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: small matmuls gain nothing from more, and OpenMP threads stall
+    when the CPU is shared with other processes (the numbers do not depend on it)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _one_line(exc: pytest.ExceptionInfo, *phrases: str) -> str:
     msg = str(exc.value)
     assert "\n" not in msg, msg
@@ -46,7 +56,7 @@ def _one_line(exc: pytest.ExceptionInfo, *phrases: str) -> str:
 
 
 # ----------------------------------------------------------------------------- (1) equivalence
-def test_sequential_mlp_with_torch_sgd_reproduces_lcne_run_ngm_seed_42():
+def test_sequential_mlp_with_torch_sgd_reproduces_lcne_run_ngm_seed_42(one_thread):
     """A plain nn.Sequential 784-400-400-10 with torch.optim.SGD, modulated through the new
     API, gives the NGM curves of ``lcne run split-mnist --optimizers ngm --seeds 42``.
 
@@ -164,6 +174,11 @@ def test_selection_by_type_pattern_name_module_and_list():
         (["head", net.conv], ("conv", "head")),
         ([nn.Linear, "fc"], ("fc", "head")),
     ]
+    nested = nn.Sequential(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 3)), nn.Linear(3, 1))
+    with modulate(nested, nested[0]) as gain:  # a container selects the layers inside it
+        assert gain.names == ("0.0", "0.2")
+    with modulate(nested, "0") as gain:
+        assert gain.names == ("0.0", "0.2")
     for selection, names in cases:
         with modulate(net, selection) as gain:
             assert gain.names == names, selection
@@ -219,7 +234,7 @@ def test_cuda_gain_loop_and_recorder():
 
 
 # ----------------------------------------------------------------------------- (3) torch.compile
-def test_torch_compile_no_graph_break_and_no_recompile_when_gain_changes():
+def test_torch_compile_no_graph_break_and_no_recompile_when_gain_changes(one_thread):
     dynamo = pytest.importorskip("torch._dynamo")
     from torch._dynamo.testing import CompileCounter
 
@@ -294,6 +309,22 @@ def test_one_line_errors():
     with pytest.raises(GainUsageError) as exc:
         modulate(nn.Sequential(MyLinear(2, 2)), nn.Linear)
     _one_line(exc, "overrides forward()")
+    # layers whose parent skips their forward: attention's out_proj, the encoder fast path
+    with pytest.raises(GainUsageError) as exc:
+        modulate(nn.MultiheadAttention(4, 2), "out_proj")
+    _one_line(exc, "'out_proj'", "MultiheadAttention uses its weight directly")
+    encoder = nn.TransformerEncoderLayer(4, 2, 8, batch_first=True)
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    try:
+        torch.backends.mha.set_fastpath_enabled(True)
+        with pytest.raises(GainUsageError) as exc:
+            modulate(encoder)
+        _one_line(exc, "'linear1'", "fast path", "set_fastpath_enabled(False)")
+        torch.backends.mha.set_fastpath_enabled(False)
+        with modulate(encoder) as g:
+            assert g.names == ("linear1", "linear2")
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     gain = modulate(net, "fc")
     with pytest.raises(GainUsageError) as exc:
         modulate(net)
@@ -466,3 +497,16 @@ def test_paper_init_leaves_the_global_generator_alone_and_checks_the_chain():
     _one_line(exc, "do not form a chain")
     mlp = GainMLP(sizes=(3, 4, 2))
     assert mlp.layers[0].init_std == 0.01 and mlp.layers[1].init_std == 0.05
+
+
+def test_recorder_schedule_every_and_eval_tasks():
+    net = nn.Linear(4, 2)
+    tests = [(torch.randn(3, 4), torch.tensor([0, 1, 0])), (torch.randn(2, 4), torch.tensor([1, 1]))]
+    for every, eval_tasks, evaluated in ((2, "all", [[1, 1], [0, 0], [1, 1], [0, 0]]),
+                                         (1, "first", [[1, 0]] * 4),
+                                         (1, "seen", [[1, 0], [1, 0], [1, 1], [1, 1]])):
+        rec = ContinualRecorder(net, tests, iterations_per_task=2, every=every, eval_tasks=eval_tasks)
+        for _ in range(4):
+            rec.step()
+        acc = rec.to_dataset().accuracy.values[0, 0]
+        assert (np.isfinite(acc) == np.array(evaluated, dtype=bool)).all(), (every, eval_tasks)
