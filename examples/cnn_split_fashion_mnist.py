@@ -27,7 +27,7 @@ Run::
     lcne report results/examples/cnn-split-*.nc --out results/examples/cnn_report.md
 
 The default run (2 seeds x NGM and SGD x 5 contexts x 200 iterations, every seen task
-evaluated after every step) takes about 10 minutes on 2 CPU cores; ``--device cuda`` is
+evaluated after every step) takes 5-10 minutes on 2 CPU cores; ``--device cuda`` is
 faster. ``--tiny`` (or ``LCNE_EXAMPLES_TINY=1``) runs a few iterations on small test sets (the
 test suite does this).
 """

@@ -22,7 +22,7 @@ SGD over the seeds, so ``lcne report`` sets it against the paper's Split MNIST n
 
 Run::
 
-    python examples/sequential_ngm_sgd.py --out results/examples            # 5 seeds, paper protocol
+    python examples/sequential_ngm_sgd.py --out results/examples            # 5 seeds, paper protocol (minutes)
     python examples/sequential_ngm_sgd.py --seeds 42 --iterations 50 --compare
     lcne report results/examples/sequential-ngm-sgd.nc --out results/examples/ngm_report.md
 
