@@ -19,6 +19,8 @@ def test_docs_build_without_warnings(tmp_path):
     html = tmp_path / "html"
     for page in ("index", "installation", "quickstart", "analysis_guide", "biological_reference", "api/analysis"):
         assert (html / f"{page}.html").is_file(), page
+    # the architecture page shows the import graph computed at build time
+    assert "Layer graph (importer" in (html / "architecture.html").read_text()
     # the reference page lists every shipped reference file
     from lcne.analysis.biology import list_references
 

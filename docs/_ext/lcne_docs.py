@@ -3,12 +3,15 @@
 ``.. lcne-api:: PACKAGE`` documents every public submodule of PACKAGE (found at build
 time, so new modules appear without editing the docs). ``.. lcne-reference-table::``
 renders every shipped biological reference value with its source from
-``analysis/reference_data``.
+``analysis/reference_data``. ``.. lcne-import-graph::`` prints the layer graph of the
+source as ``docs/scripts/import_graph.py`` computes it at build time, so the page can
+never show a stale graph.
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 
 from docutils import nodes
 from docutils.statemachine import StringList
@@ -100,7 +103,26 @@ class LcneReferenceTable(SphinxDirective):
         return row
 
 
+class LcneImportGraph(SphinxDirective):
+    """The output of ``python docs/scripts/import_graph.py``, computed when the docs build."""
+
+    def run(self):
+        import importlib.util
+        from pathlib import Path
+
+        script = Path(__file__).resolve().parents[1] / "scripts" / "import_graph.py"
+        spec = importlib.util.spec_from_file_location("lcne_import_graph", script)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up here
+        spec.loader.exec_module(module)
+        text = module.report()
+        block = nodes.literal_block(text, text)
+        block["language"] = "text"
+        return [block]
+
+
 def setup(app):
     app.add_directive("lcne-api", LcneApi)
+    app.add_directive("lcne-import-graph", LcneImportGraph)
     app.add_directive("lcne-reference-table", LcneReferenceTable)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
