@@ -477,12 +477,23 @@ def make_figure_set(results, out_dir, *, formats: Sequence[str] = ("pdf", "png")
         written += save_figure(fig_task1(ds), out / f"task1_{b}", formats)
     written += save_figure(fig_metrics(datasets, convention=convention), out / "metrics", formats)
     written += save_figure(fig_transition_sg(datasets), out / "transition_sg", formats)
-    with_gain = [ds for ds in datasets if method in [str(o) for o in ds["method"].values]]
+    from lcne.analysis.metrics import finite_curves
+
+    with_gain = []
+    for ds in datasets:
+        if method not in [str(o) for o in ds["method"].values]:
+            continue
+        seeds, _, n = finite_curves(ds, method)
+        if seeds:
+            with_gain.append(ds)
+        else:  # said, never silently dropped
+            log.warning("%s: every run of method %r diverged (%d of %d seeds): left out of the gain figures",
+                        ds.attrs.get("benchmark", "?"), method, n, n)
     if with_gain:
         written += save_figure(fig_task_complexity(with_gain, method=method), out / "task_complexity", formats)
         written += save_figure(fig_gain_gap(with_gain, method=method), out / "gain_gap", formats)
         cmp = compare_to_biology(with_gain, method=method, ms_per_iteration=ms_per_iteration)
         written += save_figure(fig_biology(cmp), out / "biology", formats)
     else:
-        log.warning("no results contain method %r: gain figures skipped", method)
+        log.warning("no results contain method %r with a run that did not diverge: gain figures skipped", method)
     return written

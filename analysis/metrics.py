@@ -37,6 +37,9 @@ __all__ = [
     "per_seed_metrics",
     "metrics_table",
     "format_table",
+    "finite_curves",
+    "divergence_counts",
+    "divergence_note",
 ]
 
 CONVENTIONS = ("code", "after-first")
@@ -144,6 +147,42 @@ def propagated_metrics(mean_curve, sd_curve, iterations_per_task: int, conventio
     return values, errors
 
 
+def finite_curves(ds: xr.Dataset, method: str, eval_task: int = 1):
+    """The accuracy curves of ``method`` on ``eval_task`` whose runs did not diverge.
+
+    A run counts as diverged when its curve is not finite everywhere or its
+    ``diverged_at`` is set (>= 0). Returns ``(seeds, curves, n_runs)``: the surviving
+    seeds (ints), their curves (seeds x iterations, float64) and the number of runs of
+    the method (survivors and diverged).
+    """
+    acc = ds["accuracy"].sel({"method": method, "eval_task": eval_task}).transpose("seed", "iteration")
+    curves = acc.values.astype(np.float64)
+    ok = np.all(np.isfinite(curves), axis=1)
+    if "diverged_at" in ds and "seed" in ds["diverged_at"].dims:
+        d = ds["diverged_at"].sel({"method": method}).reindex(seed=acc["seed"]).values
+        ok &= ~(np.nan_to_num(np.asarray(d, dtype=np.float64), nan=-1.0) >= 0)
+    seeds = [int(s) for s in acc["seed"].values[ok]]
+    return seeds, curves[ok], int(curves.shape[0])
+
+
+def divergence_counts(ds: xr.Dataset, eval_task: int = 1) -> Dict[str, tuple]:
+    """``{method: (n_diverged, n_runs)}`` for every method of ``ds`` (see :func:`finite_curves`)."""
+    out = {}
+    for m in ds["method"].values:
+        seeds, _, n = finite_curves(ds, str(m), eval_task)
+        out[str(m)] = (n - len(seeds), n)
+    return out
+
+
+def divergence_note(n_diverged: int, n_runs: int) -> str:
+    """``"k of n seeds diverged"`` (with what the metrics are over), or ``""`` when none did."""
+    if not n_diverged:
+        return ""
+    if n_diverged >= n_runs:
+        return f"{n_diverged} of {n_runs} seeds diverged (no metrics)"
+    return f"{n_diverged} of {n_runs} seeds diverged (metrics over the {n_runs - n_diverged} others)"
+
+
 def per_seed_metrics(ds: xr.Dataset, method: str, convention: str = "code", eval_task: int = 1) -> pd.DataFrame:
     """The summary metrics of each seed's curve of one method, as stored (fractions).
 
@@ -173,12 +212,11 @@ def per_seed_metrics(ds: xr.Dataset, method: str, convention: str = "code", eval
     (['avg_acc', 'avg_min_acc', 'wc_acc', 'avg_sg'], 2)
     """
     ipt = int(ds.attrs["iterations_per_task"])
-    acc = ds["accuracy"].sel({"method": method, "eval_task": eval_task}).transpose("seed", "iteration")
     rows = {}
-    for seed, curve in zip(acc["seed"].values, acc.values.astype(np.float64)):
-        if np.all(np.isfinite(curve)):
-            m = stability_metrics(curve, ipt, convention)
-            rows[int(seed)] = {k: float(m[k]) for k in SUMMARY_METRICS}
+    seeds, curves, _ = finite_curves(ds, method, eval_task)
+    for seed, curve in zip(seeds, curves):
+        m = stability_metrics(curve, ipt, convention)
+        rows[seed] = {k: float(m[k]) for k in SUMMARY_METRICS}
     return pd.DataFrame.from_dict(rows, orient="index", columns=list(SUMMARY_METRICS))
 
 
@@ -196,16 +234,19 @@ def metrics_table(
     ``<metric>_seed_sd`` over per-seed metrics (sd with ddof=1). Also SG_k per
     transition (seed-averaged curve) as ``sg_<k>``. Scales: those of
     :mod:`lcne.analysis.vocabulary` (``percent=False``: every value as stored).
+    ``n_seeds`` counts the runs the metrics are over, ``n_runs`` all runs of the method
+    and ``n_diverged`` the diverged ones (left out); a method whose every run diverged
+    keeps its row, with NaN metrics.
     """
     ipt = int(ds.attrs["iterations_per_task"])
-    acc = ds["accuracy"].sel(eval_task=eval_task)
     rows = []
     for opt in ds["method"].values:
-        curves = acc.sel({"method": opt}).transpose("seed", "iteration").values.astype(np.float64)
-        ok = np.all(np.isfinite(curves), axis=1)
-        curves = curves[ok]
-        row = {"method": str(opt), "n_seeds": int(ok.sum())}
+        _, curves, n_runs = finite_curves(ds, str(opt), eval_task)
+        row = {"method": str(opt), "n_seeds": len(curves), "n_runs": n_runs, "n_diverged": n_runs - len(curves)}
         if not len(curves):
+            for key in SUMMARY_METRICS:
+                for suffix in ("", "_err", "_seed_mean", "_seed_sd"):
+                    row[key + suffix] = np.nan
             rows.append(row)
             continue
         vals, errs = propagated_metrics(curves.mean(0), curves.std(0), ipt, convention)
@@ -228,9 +269,14 @@ def format_table(table: pd.DataFrame) -> str:
     summary = [metric(k) for k in SUMMARY_METRICS]
     head = f"{'method':<22}" + "".join(f"{m.label:>22}" for m in summary)
     lines = [head, "-" * len(head)]
+    notes = []
     for opt, r in table.iterrows():
+        n_div, n_runs = int(r.get("n_diverged", 0) or 0), int(r.get("n_runs", 0) or 0)
+        if n_div:
+            notes.append(f"  {opt}: {divergence_note(n_div, n_runs)}")
         if not np.isfinite(r.get("avg_acc", np.nan)):
-            lines.append(f"{opt:<22}" + "every seed diverged (see diverged_at)".rjust(22))
+            lines.append(f"{opt:<22}" + "every seed diverged (see diverged_at)".rjust(22)
+                         + (f" ({n_div} of {n_runs})" if n_runs else ""))
             continue
         cells = []
         for m in summary:
@@ -247,4 +293,6 @@ def format_table(table: pd.DataFrame) -> str:
         for opt, r in table.iterrows():
             if np.isfinite(r.get("avg_acc", np.nan)):
                 lines.append(f"{opt:<22}" + "".join(f"{metric(c).format(r[c]):>9}" for c in sg_cols))
+    if notes:
+        lines += ["", "Diverged runs (diverged_at >= 0; left out of every metric):"] + notes
     return "\n".join(lines)

@@ -27,7 +27,7 @@ import pandas as pd
 import xarray as xr
 
 from lcne.analysis.gap_gain import bootstrap_ci
-from lcne.analysis.metrics import per_seed_metrics, propagated_metrics
+from lcne.analysis.metrics import divergence_note, finite_curves, per_seed_metrics, propagated_metrics
 from lcne.analysis.paper_values import CITATION, V1_TABLE, V2_AVG_SG
 from lcne.analysis.vocabulary import METHODS, SUMMARY_METRICS, metric
 
@@ -110,14 +110,22 @@ def benchmark_tables(ds: xr.Dataset, convention: str = "code") -> pd.DataFrame:
     bench = ds.attrs["benchmark"]
     rows = []
     for method in [str(m) for m in ds["method"].values]:
-        curves = ds["accuracy"].sel({"method": method, "eval_task": 1}).transpose("seed", "iteration").values.astype(float)
-        curves = curves[np.all(np.isfinite(curves), axis=1)]
-        if not len(curves):
+        _, curves, n_runs = finite_curves(ds, method)
+        lr = float(ds["lr"].sel({"method": method})) if "lr" in ds.coords else np.nan
+        row = {"method": method, "lr": lr, "n_seeds": len(curves), "n_runs": n_runs,
+               "n_diverged": n_runs - len(curves)}
+        if not len(curves):  # every run diverged: the row stays, with NaN metrics
+            nan = {"": np.nan, "_err": np.nan, "_seed_mean": np.nan, "_seed_sd": np.nan, "_ci_low": np.nan,
+                   "_ci_high": np.nan}
+            for i, k in enumerate(SUMMARY_METRICS):
+                row.update({k + suffix: v for suffix, v in nan.items()})
+                v1 = V1_TABLE.get(bench, {}).get(method)
+                row[k + "_paper_v1"] = v1[i] if v1 else np.nan
+            row["avg_sg_paper_v2"] = V2_AVG_SG.get(bench, {}).get(method, np.nan)
+            rows.append(row)
             continue
         vals, errs = propagated_metrics(curves.mean(0), curves.std(0), ipt, convention)
         per = per_seed_metrics(ds, method, convention)
-        lr = float(ds["lr"].sel({"method": method})) if "lr" in ds.coords else np.nan
-        row = {"method": method, "lr": lr, "n_seeds": len(per)}
         for i, k in enumerate(SUMMARY_METRICS):
             f = metric(k).scale
             row[k] = vals[k] * f
@@ -130,7 +138,8 @@ def benchmark_tables(ds: xr.Dataset, convention: str = "code") -> pd.DataFrame:
             row[k + "_paper_v1"] = v1[i] if v1 else np.nan
         row["avg_sg_paper_v2"] = V2_AVG_SG.get(bench, {}).get(method, np.nan)
         rows.append(row)
-    return pd.DataFrame(rows).set_index("method")
+    return pd.DataFrame(rows, columns=None if rows else ["method", "n_seeds", "n_runs", "n_diverged"]).set_index(
+        "method")
 
 
 def claim_verdicts(ds: xr.Dataset, convention: str = "code", alpha: float = 0.05) -> pd.DataFrame:
@@ -142,6 +151,7 @@ def claim_verdicts(ds: xr.Dataset, convention: str = "code", alpha: float = 0.05
             continue
         pa, pb = per_seed_metrics(ds, a, convention), per_seed_metrics(ds, b, convention)
         common = sorted(set(pa.index) & set(pb.index))
+        n_pairs = len({int(s) for s in ds["seed"].values})
         t = paired_test(pa.loc[common, key].values, pb.loc[common, key].values)
         p_claim = t["p_less"] if sign < 0 else t["p_greater"]
         p_against = t["p_greater"] if sign < 0 else t["p_less"]
@@ -154,7 +164,7 @@ def claim_verdicts(ds: xr.Dataset, convention: str = "code", alpha: float = 0.05
         f = metric(key).scale
         rows.append({"claim": text, "metric": key, "a": a, "b": b, "source": source, "verdict": verdict,
                      "mean_diff": t["mean"] * f, "ci_low": t["low"] * f, "ci_high": t["high"] * f,
-                     "p": p_claim, "p_against": p_against, "n_seeds": t["n"]})
+                     "p": p_claim, "p_against": p_against, "n_seeds": t["n"], "n_pairs": n_pairs})
     return pd.DataFrame(rows)
 
 
@@ -184,6 +194,12 @@ def build_report(datasets: Sequence[xr.Dataset], convention: str = "code", alpha
         src = ds.attrs.get("data_source", "")
         lines += [f"## {bench}", "", f"Data: {src}. Seeds: {ds.sizes['seed']}. "
                   f"Iterations per context: {ds.attrs['iterations_per_task']}.", ""]
+        diverged = [(name, int(r["n_diverged"]), int(r["n_runs"])) for name, r in table.iterrows()
+                    if r["n_diverged"] > 0]
+        if diverged:
+            lines += ["Diverged runs (non-finite loss, logits or gain; `diverged_at` >= 0) are left out of every "
+                      "metric and test: " + "; ".join(f"{n}: {divergence_note(k, t)}" for n, k, t in diverged)
+                      + ".", ""]
         summary = [metric(k) for k in SUMMARY_METRICS]
         sg = metric("avg_sg").decimals
         lines.append("| method | lr | " + " | ".join(f"{m.label} (ours)" for m in summary)
@@ -195,6 +211,10 @@ def build_report(datasets: Sequence[xr.Dataset], convention: str = "code", alpha
                     f"({_fmt(r['avg_sg_ci_low'], sg)}, {_fmt(r['avg_sg_ci_high'], sg)})")
             v1 = " / ".join(_fmt(r[m.key + "_paper_v1"], _published_decimals(m)) for m in summary)
             lr = "—" if not np.isfinite(r["lr"]) else f"{r['lr']:g}"
+            if r["n_diverged"] >= r["n_runs"] > 0:
+                ours = [f"all {int(r['n_runs'])} seeds diverged"] + ["—"] * (len(summary) - 1)
+            elif r["n_diverged"] > 0:
+                ours[0] += f" ({int(r['n_seeds'])} of {int(r['n_runs'])} seeds; {int(r['n_diverged'])} diverged)"
             lines.append(f"| {name} | {lr} | " + " | ".join(ours)
                          + f" | {seed} | {v1} | {_fmt(r['avg_sg_paper_v2'], sg)} |")
         verdicts = claim_verdicts(ds, convention, alpha)
@@ -203,11 +223,17 @@ def build_report(datasets: Sequence[xr.Dataset], convention: str = "code", alpha
                       "|---|---|---|---|---|---|"]
             for _, v in verdicts.iterrows():
                 d = metric(v["metric"]).decimals
+                if v["n_seeds"] < v["n_pairs"]:  # never a silent test over survivors only
+                    v = v.copy()
+                    v["source"] = (f"{v['source']}; paired over {int(v['n_seeds'])} of {int(v['n_pairs'])} seeds "
+                                   f"(the others diverged)")
                 diff = f"{v['a']} − {v['b']}: {_fmt(v['mean_diff'], d)} ({_fmt(v['ci_low'], d)}, {_fmt(v['ci_high'], d)})"
                 lines.append(f"| {v['claim']} | **{v['verdict']}** | {diff} | {_fmt(v['p'], 3)} | "
                              f"{_fmt(v['p_against'], 3)} | {v['source']} |")
                 verdict_lines.append(f"- {bench}: {v['claim']} — **{v['verdict']}** "
-                                     f"(mean {v['a']} − {v['b']} = {_fmt(v['mean_diff'], d)}, p = {_fmt(v['p'], 3)})")
+                                     f"(mean {v['a']} − {v['b']} = {_fmt(v['mean_diff'], d)}, p = {_fmt(v['p'], 3)}"
+                                     + (f"; over {int(v['n_seeds'])} of {int(v['n_pairs'])} seeds, the others diverged"
+                                        if v["n_seeds"] < v["n_pairs"] else "") + ")")
         lines.append("")
     if verdict_lines:
         lines += ["## Verdicts", ""] + verdict_lines + [""]

@@ -180,7 +180,9 @@ def model_response(results, *, method: str = "ngm", signal: str = "gain",
     from lcne.analysis.gap_gain import switch_starts
     from lcne.analysis.results_io import load_results, run_info
 
-    rows, traces, tonics = [], [], []
+    from lcne.analysis.metrics import finite_curves
+
+    rows, traces, tonics, diverged = [], [], [], []
     for ds in load_results(results):
         info = run_info(ds)
         if method not in [str(o) for o in ds["method"].values]:
@@ -190,7 +192,13 @@ def model_response(results, *, method: str = "ngm", signal: str = "gain",
         I = info["iterations_per_task"]
         w = I if window is None else min(int(window), I)
         arr = ds[signal].sel({"method": method}).transpose("seed", "iteration").values
+        alive, _, n_runs = finite_curves(ds, method)
+        keep = [int(s) in set(alive) for s in ds["seed"].values]
+        if n_runs - len(alive):
+            diverged.append(f"{info['source']}: {n_runs - len(alive)} of {n_runs} seeds diverged")
         for seed_i, g in enumerate(arr):
+            if not keep[seed_i]:  # a diverged run has no response to measure (left out, and said so)
+                continue
             for k, s in switch_starts(I, info["n_tasks"]):
                 seg = g[s - 1:s + w]
                 pre = seg[0]
@@ -210,8 +218,12 @@ def model_response(results, *, method: str = "ngm", signal: str = "gain",
                                  direction=float(np.sign(peak_val - pre)) if np.isfinite(peak_val) else math.nan))
                 traces.append(seg - pre)
                 tonics.append(tonic)
+    if not rows and diverged:
+        raise ValueError(f"every run of method {method!r} diverged ({'; '.join(diverged)}): no response to compare")
     if not rows:
         raise ValueError(f"method {method!r} is in none of the results")
+    for d in diverged:
+        log.warning("%s of method %r: left out of the biology comparison", d, method)
     n = min(t.size for t in traces)
     excursion = np.nanmean(np.stack([t[:n] for t in traces]), axis=0)
     per_event = pd.DataFrame(rows)

@@ -44,18 +44,21 @@ def seed_statistics(ds: xr.Dataset, *, methods: Optional[Sequence[str]] = None, 
     pandas.DataFrame
         One row per (method, metric) for ``avg_acc``, ``avg_min_acc``, ``wc_acc``,
         ``avg_sg`` and ``sg_2..sg_T``: ``paper_value``, ``paper_err``, ``seed_mean``,
-        ``seed_sd``, ``boot_low``, ``boot_high``, ``n_seeds``.
+        ``seed_sd``, ``boot_low``, ``boot_high``, ``n_seeds`` (runs the values are over) and
+        ``n_diverged`` (runs left out because they diverged; a method whose every run
+        diverged has one ``avg_acc`` row of NaN with ``n_seeds`` 0).
     """
-    from lcne.analysis.metrics import propagated_metrics, stability_metrics
+    from lcne.analysis.metrics import finite_curves, propagated_metrics, stability_metrics
 
     info = run_info(ds)
     I = info["iterations_per_task"]
     acc = task1_accuracy(ds, eval_task)
     rows = []
     for opt in pick_methods(ds, methods):
-        curves = acc.sel({"method": opt}).values.astype(float)  # seeds x iterations
-        curves = curves[np.all(np.isfinite(curves), axis=1)]
-        if not len(curves):
+        _, curves, n_runs = finite_curves(ds, opt, eval_task)  # surviving seeds x iterations
+        if not len(curves):  # every run diverged: one row saying so, never dropped silently
+            rows.append(dict(method=opt, metric="avg_acc", paper_value=np.nan, paper_err=np.nan, seed_mean=np.nan,
+                             seed_sd=np.nan, boot_low=np.nan, boot_high=np.nan, n_seeds=0, n_diverged=n_runs))
             continue
         vals, errs = propagated_metrics(curves.mean(axis=0), curves.std(axis=0), I, convention)
         per_seed = [stability_metrics(c, I, convention) for c in curves]
@@ -65,7 +68,8 @@ def seed_statistics(ds: xr.Dataset, *, methods: Optional[Sequence[str]] = None, 
             lo, hi = bootstrap_ci(sv, n_boot=n_boot, ci=ci, seed=seed)
             rows.append(dict(method=opt, metric=key, paper_value=float(value) * f, paper_err=float(err) * f,
                              seed_mean=float(np.mean(sv)), seed_sd=float(np.std(sv, ddof=1)) if sv.size > 1 else np.nan,
-                             boot_low=lo, boot_high=hi, n_seeds=int(sv.size)))
+                             boot_low=lo, boot_high=hi, n_seeds=int(sv.size),
+                             n_diverged=n_runs - int(sv.size)))
     return pd.DataFrame(rows)
 
 
