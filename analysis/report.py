@@ -143,7 +143,9 @@ def benchmark_tables(ds: xr.Dataset, convention: str = "code") -> pd.DataFrame:
 
 
 def claim_verdicts(ds: xr.Dataset, convention: str = "code", alpha: float = 0.05) -> pd.DataFrame:
-    """One row per claim whose two methods are both present in ``ds``."""
+    """One row per claim whose two methods are both present in ``ds``; 0 < ``alpha`` < 1."""
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha must be between 0 and 1 (exclusive), got {alpha!r}")
     rows = []
     methods = {str(m) for m in ds["method"].values}
     for text, key, a, b, sign, source in CLAIMS:

@@ -28,6 +28,7 @@ __all__ = [
     "float_list",
     "number",
     "positive",
+    "open_unit_interval",
     "key_value",
     "numeric_key_value",
     "formats",
@@ -126,6 +127,25 @@ def positive(kind):
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def open_unit_interval(text: str) -> float:
+    """A float strictly between 0 and 1 (a significance level, a probability); NaN refused.
+
+    >>> open_unit_interval("0.05")
+    0.05
+    >>> open_unit_interval("5")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: '5' must be between 0 and 1 (exclusive)
+    """
+    value = number(float)(text)
+    if not 0.0 < value < 1.0:  # False for NaN as well
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1 (exclusive)")
+    return value
+
+
+open_unit_interval.__name__ = "float"
 
 
 def key_value(text: str) -> tuple:

@@ -1,6 +1,8 @@
 """``lcne report RESULTS...``: Markdown (and HTML) reproduction report with verdicts."""
 from __future__ import annotations
 
+from lcne.experiments.cli_args import open_unit_interval
+
 __all__ = ["register"]
 
 
@@ -17,7 +19,8 @@ def register(subparsers) -> None:
     p.add_argument("--html", action="store_true", help="also write an HTML version beside it")
     p.add_argument("--convention", default="code", choices=["code", "after-first"],
                    help="avg-min-ACC convention (default: the authors' code)")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdicts")
+    p.add_argument("--alpha", type=open_unit_interval, default=0.05,
+                   help="significance level of the verdicts, 0 < alpha < 1 (default 0.05)")
     p.add_argument("--title", default="Reproduction report")
     p.add_argument("--figure", default=None, metavar="STEM",
                    help="also write a summary figure STEM.png/.pdf: avg-SG and WC-ACC per seed and method")

@@ -87,3 +87,19 @@ def test_real_diverged_run_through_every_analysis_command(tmp_path, capsys):
     assert "ngm: 2 of 2 seeds diverged" in (tmp_path / "r.md").read_text()
     assert main(["figures", nc, "--out", str(tmp_path / "f"), "--format", "png"]) == 0
     capsys.readouterr()
+
+
+# --------------------------------------------------------------------------- --alpha
+
+@pytest.mark.parametrize("alpha", ["5", "0", "1", "-0.1", "nan", "x"])
+def test_report_alpha_is_validated(diverged_files, tmp_path, capsys, alpha):
+    with pytest.raises(SystemExit) as e:
+        main(["report", str(diverged_files / "part.nc"), "--out", str(tmp_path / "r.md"), "--alpha", alpha])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--alpha" in err[0]
+    assert not (tmp_path / "r.md").exists()
+    from lcne.analysis.report import claim_verdicts
+
+    with pytest.raises(ValueError, match="alpha"):
+        claim_verdicts(xr.load_dataset(diverged_files / "part.nc", engine="h5netcdf"), alpha=5)
