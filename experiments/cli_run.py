@@ -65,27 +65,16 @@ def add_run(sub) -> None:
 
 
 def _load_yaml_config(path):
-    import yaml
+    from lcne.experiments.config_file import load_yaml_mapping
 
-    from lcne.experiments.errors import ConfigError
-
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"--config: file {p} not found")
-    try:
-        data = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--config: {p} is not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"--config: {p} must hold a mapping of option names to values")
-    return data
+    return load_yaml_mapping(path, what="--config file")
 
 
 def config_from_args(args):
     """Build a :class:`RunConfig` from parsed arguments (and the optional YAML file)."""
     from dataclasses import fields
 
-    from lcne.experiments.config import RunConfig, suggest
+    from lcne.experiments.config import RunConfig, check_field, suggest
     from lcne.experiments.errors import ConfigError
 
     known = {f.name for f in fields(RunConfig)}
@@ -95,6 +84,7 @@ def config_from_args(args):
             k = str(key).replace("-", "_")
             if k not in known:
                 raise ConfigError(f"{args.config}: unknown key {key!r}{suggest(k, known)}")
+            check_field(k, value, args.config)
             values[k] = value
     cli = {
         "benchmark": args.benchmark,

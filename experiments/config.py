@@ -10,7 +10,61 @@ from typing import Dict, List, Optional
 
 from lcne.experiments.errors import ConfigError
 
-__all__ = ["RunConfig", "suggest"]
+__all__ = ["RunConfig", "suggest", "FIELD_KINDS", "check_field", "MAX_SEED", "MAX_BATCH_SIZE"]
+
+#: largest seed: seeds are stored as signed 64-bit integers
+MAX_SEED = 2**63 - 1
+#: largest mini-batch (more images than any benchmark's training set)
+MAX_BATCH_SIZE = 1 << 20
+
+#: the kind of value every RunConfig field takes: ``name`` (a string), ``path`` (a string
+#: or null), ``names`` (a list of strings), ``ints`` (a list of integers), ``int`` /
+#: ``number`` (or null: the benchmark's value), ``params`` (a mapping of names to numbers
+#: or names). :func:`check_field` checks a value against it (one layer for ``--config``
+#: files, sweep specs and ``RunConfig.validate``; ranges are ``validate``'s).
+FIELD_KINDS = {
+    "benchmark": "name", "optimizers": "names", "seeds": "ints", "iterations": "int", "lr": "number",
+    "eta": "number", "gamma": "number", "g0": "number", "batch_size": "int", "lc": "name",
+    "uncertainty": "name", "lc_params": "params", "uncertainty_params": "params", "gain_target": "name",
+    "fixed_gain": "number", "eval_split": "name", "eval_tasks": "name", "data_dir": "path", "device": "name",
+    "out": "path",
+}
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_field(key: str, value, where: Optional[str] = None, numbers: bool = True) -> None:
+    """Refuse a value of the wrong type for RunConfig field ``key`` (one line,
+    ``WHERE: KEY: ...``); unknown keys are refused with the closest valid name.
+    ``numbers=False`` leaves numeric fields to :meth:`RunConfig.validate`."""
+    prefix = f"{where}: " if where else ""
+    kind = FIELD_KINDS.get(key)
+    if kind is None:
+        raise ConfigError(f"{prefix}unknown key {key!r}{suggest(key, FIELD_KINDS)}")
+    bad = None
+    if kind == "name" and not isinstance(value, str):
+        bad = "must be a name (a string)"
+    elif kind == "path" and value is not None and not isinstance(value, str):
+        bad = "must be a path (a string)"
+    elif kind == "names" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        bad = "must be a list of names, e.g. [ngm, sgd]"
+    elif kind == "ints" and not (isinstance(value, list) and all(_is_int(v) for v in value)):
+        bad = "must be a list of integers, e.g. [42, 43]"
+    elif kind == "params" and not (isinstance(value, dict) and all(isinstance(k, str) for k in value)
+                                   and all(isinstance(v, (int, float, str, bool)) for v in value.values())):
+        bad = "must be a mapping of parameter names to numbers or names, e.g. {eta: 0.3}"
+    elif numbers and kind == "int" and value is not None and not _is_int(value):
+        bad = "must be an integer"
+    elif numbers and kind == "number" and value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float))):
+        bad = "must be a number"
+    if bad:
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise ConfigError(f"{prefix}{key}: {shown} {bad}")
+
 
 
 def suggest(value: str, choices) -> str:
@@ -88,6 +142,8 @@ class RunConfig:
         from lcne.experiments.methods import METHODS
         from lcne.models import GAIN_TARGETS
 
+        for key, value in asdict(self).items():
+            check_field(key, value, numbers=False)
         if not self.optimizers:
             raise ConfigError("optimizers: empty list; give at least one of " + ", ".join(METHODS))
         for name in self.optimizers:
@@ -99,10 +155,14 @@ class RunConfig:
         for s in self.seeds:
             if not isinstance(s, int) or isinstance(s, bool) or s < 0:
                 raise ConfigError(f"seeds: {s!r} is not a non-negative integer")
+            if s > MAX_SEED:
+                raise ConfigError(f"seeds: {s} does not fit in 64 bits (largest seed {MAX_SEED})")
         if len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"seeds: repeated values in {self.seeds}")
         _positive_int("iterations", self.iterations)
         _positive_int("batch_size", self.batch_size)
+        if self.batch_size > MAX_BATCH_SIZE:
+            raise ConfigError(f"batch_size: {self.batch_size} is larger than any training set; at most {MAX_BATCH_SIZE}")
         _finite("lr", self.lr, low=0.0, low_open=True)
         _check_name("lc", self.lc, lcne.CONTROLLERS)
         if self.lc == "paper":

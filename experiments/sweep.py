@@ -41,7 +41,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from lcne.analysis.selection import SELECTION_METRICS, select_settings
-from lcne.experiments.config import RunConfig, suggest
+from lcne.experiments.config import RunConfig, check_field, suggest
 from lcne.experiments.errors import ConfigError
 
 __all__ = ["SweepSpec", "load_spec", "expand", "run_sweep", "run_batch"]
@@ -81,6 +81,8 @@ def _check_grid(where: str, grid) -> Dict[str, list]:
         vals = v if isinstance(v, list) else [v]
         if not vals:
             raise ConfigError(f"{where}.{k}: empty list of values")
+        for val in vals:
+            check_field(key, val, f"{where}.{k} value")
         out[key] = vals
     return out
 
@@ -117,16 +119,11 @@ def load_spec(path, overrides: Sequence[str] = ()) -> SweepSpec:
     ``overrides``: ``KEY=VALUE`` strings applied before validation (see
     :func:`apply_overrides`), e.g. a reduced run of a shipped study.
     """
-    import yaml
+    from lcne.experiments.config_file import load_yaml_mapping
 
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"sweep spec {p} not found")
-    try:
-        raw = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
+    raw = load_yaml_mapping(p, what="sweep spec")
+    if not raw:
         raise ConfigError(f"{p}: a sweep spec is a mapping (name, benchmarks, optimizers, seeds, grid, ...)")
     if overrides:
         raw = apply_overrides(raw, overrides, str(p))
@@ -140,29 +137,44 @@ def spec_from_dict(raw: Dict, where: str = "spec", default_out: str = "results/s
     for k in raw:
         if k not in _SPEC_KEYS:
             raise ConfigError(f"{where}: unknown key {k!r}{suggest(k, _SPEC_KEYS)}")
-    benchmarks = list(raw.get("benchmarks", ["split-mnist"]))
+    for key in ("name", "out"):
+        if key in raw and not isinstance(raw[key], str):
+            raise ConfigError(f"{where}: {key}: {raw[key]!r} must be a string")
+    benchmarks = raw.get("benchmarks", ["split-mnist"])
+    if not isinstance(benchmarks, list) or not all(isinstance(b, str) for b in benchmarks):
+        raise ConfigError(f"{where}: benchmarks: {benchmarks!r} must be a list of names, e.g. [split-mnist]")
+    if not benchmarks:
+        raise ConfigError(f"{where}: benchmarks: empty list; give at least one of {', '.join(BENCHMARKS)}")
     for b in benchmarks:
         if b not in BENCHMARKS:
             raise ConfigError(f"{where}: benchmarks: unknown {b!r}{suggest(b, BENCHMARKS)}")
-    optimizers = list(raw.get("optimizers", ["ngm", "sgd", "msgd", "adam"]))
+    optimizers = raw.get("optimizers", ["ngm", "sgd", "msgd", "adam"])
+    check_field("optimizers", optimizers, where)
+    if not optimizers:
+        raise ConfigError(f"{where}: optimizers: empty list; give at least one of {', '.join(METHODS)}")
     for o in optimizers:
         if o not in METHODS:
             raise ConfigError(f"{where}: optimizers: unknown {o!r}{suggest(o, METHODS)}")
     seeds = raw.get("seeds", [42, 43, 44, 45, 46])
-    if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds):
+    if not isinstance(seeds, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise ConfigError(f"{where}: seeds must be a list of integers")
+    if not seeds:
+        raise ConfigError(f"{where}: seeds: empty list")
     base = raw.get("base") or {}
     if not isinstance(base, dict):
         raise ConfigError(f"{where}: base must be a mapping")
     for k in base:
         if str(k).replace("-", "_") not in _RUN_KEYS:
             raise ConfigError(f"{where}: base.{k}: not a run option{suggest(str(k), _RUN_KEYS)}")
+        check_field(str(k).replace("-", "_"), base[k], f"{where}: base")
     per = raw.get("per_optimizer") or {}
+    if not isinstance(per, dict):
+        raise ConfigError(f"{where}: per_optimizer must be a mapping of optimizer names to grids")
     for o in per:
         if o not in optimizers:
             raise ConfigError(f"{where}: per_optimizer.{o}: not among the sweep's optimizers {optimizers}")
     budget = raw.get("equal_budget")
-    if budget is not None and (not isinstance(budget, int) or budget < 1):
+    if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool) or budget < 1):
         raise ConfigError(f"{where}: equal_budget must be a positive integer, got {budget!r}")
     selection = raw.get("selection")
     if selection is not None:
@@ -172,7 +184,9 @@ def spec_from_dict(raw: Dict, where: str = "spec", default_out: str = "results/s
         if metric not in SELECTION_METRICS:
             raise ConfigError(f"{where}: selection.metric {metric!r}{suggest(metric, SELECTION_METRICS)}; "
                               f"allowed: {', '.join(SELECTION_METRICS)}")
-        selection = {"metric": metric, "seeds": list(selection.get("seeds", seeds[:1]))}
+        sel_seeds = selection.get("seeds", seeds[:1])
+        check_field("seeds", sel_seeds, f"{where}: selection")
+        selection = {"metric": metric, "seeds": list(sel_seeds)}
     return SweepSpec(
         name=str(raw.get("name", Path(default_out).name)),
         out=str(raw.get("out", default_out)),

@@ -103,3 +103,89 @@ def test_report_alpha_is_validated(diverged_files, tmp_path, capsys, alpha):
 
     with pytest.raises(ValueError, match="alpha"):
         claim_verdicts(xr.load_dataset(diverged_files / "part.nc", engine="h5netcdf"), alpha=5)
+
+
+# --------------------------------------------------------------------------- config files and sweep specs
+
+RUN1 = ["run", "split-mnist", "--optimizers", "sgd", "--seeds", "1", "--iterations", "1", "--quiet", "--no-figure"]
+
+
+def _one_line_error(capsys, *needles):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("lcne: error:"), err
+    for n in needles:
+        assert n in err[0], err[0]
+    return err[0]
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+
+
+@pytest.mark.parametrize("text, needles", [
+    ("device: 5\n", ["device", "5"]),
+    ("lc: [paper]\n", ["lc:", "name"]),
+    ("lc_params: [1, 2]\n", ["lc_params", "mapping"]),
+    ("optimizers: [[sgd]]\n", ["optimizers", "list of names"]),
+    ("seeds: 5\n", ["seeds", "list of integers"]),
+    ("out: [a]\n", ["out", "path"]),
+    ("lr: [0.1]\n", ["lr", "number"]),
+    ("iterations: 2.5\n", ["iterations", "integer"]),
+    (BOMB, ["aliases"]),
+    ("x: " + "[" * 5000 + "]" * 5000 + "\n", ["nested deeper"]),
+    ("- a\n- b\n", ["mapping"]),
+])
+def test_config_file_edge_cases_are_one_line(tmp_path, capsys, text, needles):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(text)
+    out = tmp_path / "out"
+    assert main(RUN1 + ["--config", str(cfg), "--out", str(out)]) == 2
+    _one_line_error(capsys, str(cfg), *needles)
+    assert not out.exists()
+
+
+def test_alias_expansion_is_counted_not_only_aliases(tmp_path, monkeypatch):
+    from lcne.experiments import config_file
+    from lcne.experiments.errors import ConfigError
+
+    monkeypatch.setattr(config_file, "MAX_ALIASES", 10**6)
+    cfg = tmp_path / "bomb.yaml"
+    cfg.write_text(BOMB)
+    with pytest.raises(ConfigError, match="expands to more than"):
+        config_file.load_yaml_mapping(cfg)
+
+
+def test_config_file_not_utf8_names_the_file(tmp_path, capsys):
+    cfg = tmp_path / "latin1.yaml"
+    cfg.write_bytes("lc: 'caf\xe9'\n".encode("latin-1"))
+    assert main(RUN1 + ["--config", str(cfg), "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, str(cfg), "UTF-8")
+
+
+@pytest.mark.parametrize("text, needles", [
+    ("optimizers: []\n", ["optimizers", "empty"]),
+    ("optimizers: [[sgd]]\n", ["optimizers", "list of names"]),
+    ("benchmarks: split-mnist\n", ["benchmarks"]),
+    ("base: {device: 5}\n", ["base", "device"]),
+    ("base: {lc_params: [1, 2]}\n", ["base", "lc_params"]),
+    ("grid: {lr: [0.1, abc]}\n", ["grid.lr", "number"]),
+    ("grid: {lc: [[paper]]}\n", ["grid.lc", "name"]),
+    ("seeds: []\n", ["seeds", "empty"]),
+    ("name: [x]\n", ["name"]),
+    (BOMB, ["aliases"]),
+])
+def test_sweep_spec_edge_cases_are_one_line(tmp_path, capsys, text, needles):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    assert main(["sweep", str(spec), "--no-dask", "--dry-run"]) == 2
+    _one_line_error(capsys, str(spec), *needles)
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--seeds", str(2**64)], ["seeds", "64 bits"]),
+    (["--batch-size", "1000000000"], ["batch_size", "at most"]),
+])
+def test_huge_seeds_and_batch_sizes_are_refused(tmp_path, capsys, args, needles):
+    assert main(RUN1[:3] + ["sgd", "--iterations", "1", "--quiet", "--no-figure", "--out", str(tmp_path)]
+                + [a for a in args if a] + ([] if "--seeds" in args else ["--seeds", "1"])) == 2
+    _one_line_error(capsys, *needles)
