@@ -24,7 +24,7 @@ import torch
 from lcne.experiments.datasets.mnist import ImageSet, load_mnist
 from lcne.experiments.transforms import normalise_mnist, permutations, rotate, to_float
 
-__all__ = ["JointTrainingStream", "BenchmarkSpec", "BENCHMARKS", "build_stream", "holdout_validation"]
+__all__ = ["JointTrainingStream", "BenchmarkSpec", "BENCHMARKS", "build_stream", "check_stream", "holdout_validation"]
 
 
 @dataclass
@@ -247,6 +247,26 @@ def holdout_validation(train: ImageSet, fraction: float = 1 / 6) -> Tuple[ImageS
     )
 
 
+def check_stream(stream: JointTrainingStream) -> JointTrainingStream:
+    """Refuse a stream with a task that has no training or no test samples (one line,
+    :class:`~lcne.experiments.errors.DataError`): training on task k draws from tasks
+    1..k, and a task without test samples would give a silently NaN accuracy curve."""
+    from lcne.experiments.errors import DataError
+
+    where = f"{stream.name} ({stream.source})" if stream.source else stream.name
+    if len(stream.train_y) == 0 or len(stream.test_y) == 0:
+        raise DataError(f"{where}: {len(stream.train_y)} training and {len(stream.test_y)} test samples; "
+                        f"both must be non-empty")
+    n_train = torch.bincount(stream.train_task - 1, minlength=stream.n_tasks)
+    n_test = stream.test_counts()
+    for k in range(stream.n_tasks):
+        for split, counts in (("training", n_train), ("test", n_test)):
+            if int(counts[k]) == 0:
+                raise DataError(f"{where}: task {k + 1} has no {split} samples; every task needs both "
+                                f"(check the data files for missing classes)")
+    return stream
+
+
 def build_stream(benchmark: str, data_dir: Optional[str] = None, eval_split: str = "test") -> JointTrainingStream:
     """Load the data and build the stream of a registered benchmark.
 
@@ -261,10 +281,15 @@ def build_stream(benchmark: str, data_dir: Optional[str] = None, eval_split: str
             raise ConfigError(f"data_dir: {benchmark} needs --data-dir pointing at the dataset files (see docs/cifar.md)")
         if eval_split not in ("test", "validation"):
             raise ValueError(f"eval_split must be 'test' or 'validation', got {eval_split!r}")
-        return _image_stream(benchmark, data_dir, eval_split)
+        return check_stream(_image_stream(benchmark, data_dir, eval_split))
     train, test = load_mnist(data_dir)
     if eval_split == "validation":
         train, test = holdout_validation(train)
     elif eval_split != "test":
         raise ValueError(f"eval_split must be 'test' or 'validation', got {eval_split!r}")
-    return spec.build(train, test)
+    if len(train) == 0 or len(test) == 0:
+        from lcne.experiments.errors import DataError
+
+        raise DataError(f"{benchmark} ({train.source}): {len(train)} training and {len(test)} test samples; "
+                        f"both must be non-empty")
+    return check_stream(spec.build(train, test))

@@ -189,3 +189,41 @@ def test_huge_seeds_and_batch_sizes_are_refused(tmp_path, capsys, args, needles)
     assert main(RUN1[:3] + ["sgd", "--iterations", "1", "--quiet", "--no-figure", "--out", str(tmp_path)]
                 + [a for a in args if a] + ([] if "--seeds" in args else ["--seeds", "1"])) == 2
     _one_line_error(capsys, *needles)
+
+
+# --------------------------------------------------------------------------- data edge cases
+
+def _idx_dir(path, train_labels, test_labels, compress=False):
+    from lcne.experiments.datasets.mnist import ImageSet, save_mnist_idx
+
+    def s(labels):
+        labels = np.asarray(labels, dtype=np.int64)
+        return ImageSet(np.zeros((len(labels), 28, 28), np.uint8), labels, "test")
+
+    save_mnist_idx(s(train_labels), s(test_labels), path, compress=compress)
+    return path
+
+
+def test_corrupt_gzip_deflate_data_names_the_file(tmp_path, capsys):
+    import gzip
+
+    d = _idx_dir(tmp_path / "data", np.arange(10), np.arange(10), compress=True)
+    f = d / "train-images-idx3-ubyte.gz"
+    raw = bytearray(gzip.compress(bytes(4000)))
+    raw[12:40] = b"\xff" * 28  # valid gzip header, corrupt deflate stream
+    f.write_bytes(bytes(raw))
+    assert main(RUN1 + ["--data-dir", str(d), "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, str(f), "corrupt gzip")
+
+
+@pytest.mark.parametrize("train, test, needles", [
+    ([], [], ["0 training and 0 test samples"]),
+    (np.arange(2, 10), np.arange(10), ["task 1 has no training samples"]),
+    (np.arange(10), np.arange(2, 10), ["task 1 has no test samples"]),
+    (np.arange(10), [0, 1, 2, 3, 6, 7, 8, 9], ["task 3 has no test samples"]),
+])
+def test_empty_or_missing_tasks_are_refused(tmp_path, capsys, train, test, needles):
+    d = _idx_dir(tmp_path / "data", train, test)
+    assert main(RUN1 + ["--data-dir", str(d), "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "split-mnist", *needles)
+    assert not (tmp_path / "o" / "split-mnist.nc").exists()

@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 import os
 import zipfile
+import zlib
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
@@ -147,7 +148,7 @@ def _read_npz_split(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]
             images = _check_images(npz[image_key], image_key, path)
             labels = npz["labels"]
             names = npz["class_names"] if "class_names" in keys else None
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
         raise data_error(path, f"truncated or corrupt npz ({exc})") from None
     except ValueError as exc:  # includes refused object arrays and our own DataFormatError
         if isinstance(exc, DataFormatError):

@@ -6,6 +6,7 @@ int64 labels, so everything after loading follows one code path. Nothing is down
 from __future__ import annotations
 
 import gzip
+import zlib
 import logging
 from dataclasses import dataclass
 from importlib import resources
@@ -86,7 +87,9 @@ def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
     try:
         with opener(path, "rb") as fh:
             raw = fh.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError; bad deflate data zlib.error
+        if isinstance(exc, (zlib.error, EOFError, gzip.BadGzipFile)):
+            raise DataError(f"{path}: corrupt gzip data ({exc})") from None
         raise DataError(f"cannot read {path}: {exc}") from None
     if len(raw) < 4 + 4 * ndim:
         raise DataError(f"{path} is truncated: {len(raw)} bytes, too short for an IDX header")
