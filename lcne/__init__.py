@@ -53,6 +53,8 @@ _EXPORTS = {
     "NassarChangePoint": "change_detection",
     "UnexpectedUncertaintySignal": "change_detection",
     "YuDayanUncertainty": "change_detection",
+    "GainLoop": "gain_loop",
+    "GainUsageError": "gain_loop",
 }
 
 __all__ = sorted(_EXPORTS)
