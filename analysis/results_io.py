@@ -27,6 +27,7 @@ from lcne.analysis.schema import (
     REQUIRED_VARIABLES,
     SCHEMA_VERSION,
     VERSION_ATTR,
+    is_temporary,
 )
 from lcne.errors import LcneError
 
@@ -160,7 +161,7 @@ def results_files(folder: PathLike) -> List[Path]:
     Hidden files are the temporary files of a write in progress (or of one that was
     killed), never finished results.
     """
-    return sorted(p for p in Path(folder).glob("*.nc") if not p.name.startswith("."))
+    return sorted(p for p in Path(folder).glob("*.nc") if not is_temporary(p.name))
 
 
 def load_results(items: Union[PathLike, xr.Dataset, Iterable[Union[PathLike, xr.Dataset]]]) -> List[xr.Dataset]:

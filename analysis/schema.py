@@ -29,7 +29,30 @@ __all__ = [
     "REQUIRED_VARIABLES",
     "REQUIRED_ATTRS",
     "VERSION_ATTR",
+    "TEMP_PREFIX",
+    "temp_prefix",
+    "is_temporary",
 ]
+
+#: the one temporary-file rule shared by the writer and the readers: a file being written
+#: is named ``.<stem>.<random><suffix>`` beside its target (hidden), so no reader ever
+#: takes one for finished results (``lcne.experiments.results.atomic_path`` writes them,
+#: ``lcne.analysis.results_io.results_files`` skips them)
+TEMP_PREFIX = "."
+
+
+def temp_prefix(stem: str) -> str:
+    """Prefix of the temporary files of a target with stem ``stem`` (for ``tempfile.mkstemp``).
+
+    >>> temp_prefix("split-mnist"), is_temporary(temp_prefix("split-mnist") + "k2j1.nc")
+    ('.split-mnist.', True)
+    """
+    return f"{TEMP_PREFIX}{stem}."
+
+
+def is_temporary(name: str) -> bool:
+    """True for a file name that follows the temporary-file rule (never finished results)."""
+    return str(name).startswith(TEMP_PREFIX)
 
 #: version written by this lcne
 SCHEMA_VERSION = 2

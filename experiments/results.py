@@ -20,7 +20,15 @@ from typing import Dict, Sequence
 import numpy as np
 import xarray as xr
 
-from lcne.analysis.schema import CURVE_DIMS, EVAL_DIMS, METHOD_DIM, RUN_DIMS, SCHEMA_VERSION, VERSION_ATTR
+from lcne.analysis.schema import (
+    CURVE_DIMS,
+    EVAL_DIMS,
+    METHOD_DIM,
+    RUN_DIMS,
+    SCHEMA_VERSION,
+    VERSION_ATTR,
+    temp_prefix,
+)
 
 __all__ = [
     "atomic_path",
@@ -147,7 +155,7 @@ def atomic_path(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.stem), suffix=path.suffix, dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)

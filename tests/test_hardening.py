@@ -3,6 +3,8 @@ output checked before work, one temp-file rule, provenance, the spiking build di
 
 Each test is listed in docs/fault-catalogue.md.
 """
+import os
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -227,3 +229,29 @@ def test_empty_or_missing_tasks_are_refused(tmp_path, capsys, train, test, needl
     assert main(RUN1 + ["--data-dir", str(d), "--out", str(tmp_path / "o")]) == 2
     _one_line_error(capsys, "split-mnist", *needles)
     assert not (tmp_path / "o" / "split-mnist.nc").exists()
+
+
+# --------------------------------------------------------------------------- one temporary-file rule
+
+def test_writer_temporaries_follow_the_readers_rule(tmp_path, monkeypatch):
+    import tempfile
+
+    from lcne.analysis.results_io import results_files
+    from lcne.analysis.schema import is_temporary
+    from lcne.experiments.results import atomic_path
+
+    seen = []
+    real = tempfile.mkstemp
+
+    def spy(*a, **k):
+        fd, name = real(*a, **k)
+        seen.append(name)
+        return fd, name
+
+    monkeypatch.setattr(tempfile, "mkstemp", spy)
+    with atomic_path(tmp_path / "split-mnist.nc") as tmp:
+        (tmp_path / "split-mnist.nc.keep").write_text("")
+        open(tmp, "wb").close()
+        assert results_files(tmp_path) == []  # the file being written is not results
+    assert seen and all(is_temporary(os.path.basename(n)) for n in seen)
+    assert results_files(tmp_path) == [tmp_path / "split-mnist.nc"]
