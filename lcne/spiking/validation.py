@@ -80,6 +80,22 @@ SOURCES = {
 }
 
 
+#: accepted ranges of the untuned predictions, fixed before they were first run (issue 17):
+#: name -> (low, high, unit, source). Nothing in LCParams was chosen with these in view.
+PREDICTIONS: Dict[str, Tuple[float, float, str, str]] = {
+    "synchrony_vs_rate": (
+        -1.0, -0.8, "rho",
+        "at fixed weak gap-junction coupling, lowering the firing rate raises synchrony and raising it "
+        "lowers synchrony: Alvarez, Chow, Van Bockstaele & Williams 2002 (PNAS 99:4032), abstract; measured "
+        "as Spearman rho between tonic rate (pacemaker sweep at g_gap = weak_coupling_nS) and chi"),
+    "phasic_synchrony": (
+        2.0, float("inf"), "ratio",
+        "strong population synchrony during robust phasic responses: Aston-Jones & Bloom 1981b "
+        "(J Neurosci 1:887); measured as chi in the response windows over chi in the quiet windows "
+        "(default cells); the factor 2 is ours"),
+}
+
+
 @dataclass(frozen=True)
 class ValidationConfig:
     """Sizes and settings of the acceptance protocol (times in ms).
