@@ -113,36 +113,62 @@ def config_from_args(args):
     return RunConfig(**values).resolved()
 
 
+def _results_size(cfg, figure: bool = True) -> int:
+    """Rough size of what ``lcne run`` writes (bytes): the netCDF curves, CSV and figure."""
+    from lcne.experiments.streams import BENCHMARKS
+
+    n_tasks = getattr(BENCHMARKS[cfg.benchmark], "n_tasks", None) or 5
+    runs = len(cfg.optimizers) * len(cfg.seeds)
+    iters = cfg.iterations * n_tasks
+    return runs * iters * (n_tasks * 2 * 4 + 10 * 8) + 64_000 + (120_000 if figure else 0)
+
+
 def cmd_run(args) -> int:
-    """Handler of ``lcne run``."""
+    """Handler of ``lcne run``.
+
+    The output folder is checked (writable, roughly enough space) before training; the
+    files written (netCDF, metrics CSV, figure PNG/PDF) are committed as one unit
+    (:func:`lcne.experiments.results.commit_files`): all new or, after an interruption or
+    a write error, all old.
+    """
     from lcne.analysis.metrics import format_table, metrics_table
-    from lcne.experiments.results import atomic_path, write_netcdf
+    from lcne.experiments.results import check_output_dir, commit_files
     from lcne.experiments.runner import run_experiment
 
     cfg = config_from_args(args)
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(cfg.out, need_bytes=_results_size(cfg, figure=not args.no_figure))
     t0 = time.perf_counter()
     ds = run_experiment(cfg, progress=not args.quiet)
     wall = time.perf_counter() - t0
     ds.attrs["wall_time_s"] = round(wall, 2)
     stem = out / cfg.benchmark
-    nc = write_netcdf(ds, stem.with_suffix(".nc"))
+    nc = stem.with_suffix(".nc")
     table = metrics_table(ds, eval_task=1, convention="code")
-    with atomic_path(f"{stem}_metrics.csv") as tmp:
-        table.to_csv(tmp, float_format="%.6g")
+    figures = []
+    with commit_files() as files:
+        ds.to_netcdf(files.temp(nc), engine="h5netcdf")
+        table.to_csv(files.temp(f"{stem}_metrics.csv"), float_format="%.6g")
+        if not args.no_figure:
+            import tempfile
+
+            from lcne.analysis.figure_io import save_figure
+            from lcne.analysis.figure_set import fig_task1
+
+            files.current = Path(f"{stem}_task1.png")
+            tmp_stem = Path(tempfile.mktemp(prefix=f".{cfg.benchmark}_task1.", dir=out))
+            fig = fig_task1(ds, loss=False, lc_state=False)
+            for fmt in ("png", "pdf"):  # registered first, so a failed write leaves none behind
+                files.adopt(f"{tmp_stem}.{fmt}", f"{stem}_task1.{fmt}")
+            save_figure(fig, tmp_stem, ("png", "pdf"))
+            figures = [Path(f"{stem}_task1.{fmt}") for fmt in ("png", "pdf")]
     n_runs = ds.sizes["method"] * ds.sizes["seed"]
     print(f"\n{cfg.benchmark}: {n_runs} runs x {ds.sizes['iteration']} iterations in {wall:.1f} s")
     print("Task-1 metrics; ACC in %, paper convention (seed-mean curve ± propagated sd),")
     print("avg-min-ACC over blocks 1..T-1 (authors' code); per-seed mean ± sd below each row.\n")
     print(format_table(table))
     print(f"\nresults: {nc}\nmetrics: {stem}_metrics.csv")
-    if not args.no_figure:
-        from lcne.analysis.figure_io import save_figure
-        from lcne.analysis.figure_set import fig_task1
-
-        paths = save_figure(fig_task1(ds, loss=False, lc_state=False), f"{stem}_task1")
-        print("figure:  " + ", ".join(str(p) for p in paths))
+    if figures:
+        print("figure:  " + ", ".join(str(p) for p in figures))
     return 0
 
 

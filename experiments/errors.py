@@ -2,7 +2,7 @@
 
 from lcne.errors import LcneError
 
-__all__ = ["LcneError", "ConfigError", "DataError"]
+__all__ = ["LcneError", "ConfigError", "DataError", "OutputError"]
 
 
 class ConfigError(LcneError, ValueError):
@@ -11,3 +11,7 @@ class ConfigError(LcneError, ValueError):
 
 class DataError(LcneError, ValueError):
     """A dataset file or directory is missing, truncated or malformed."""
+
+
+class OutputError(LcneError, OSError):
+    """An output folder or file cannot be written (not writable, disk full, I/O error)."""

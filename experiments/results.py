@@ -32,6 +32,8 @@ from lcne.analysis.schema import (
 
 __all__ = [
     "atomic_path",
+    "check_output_dir",
+    "commit_files",
     "concat_methods",
     "config_hash",
     "record_to_dataset",
@@ -166,6 +168,96 @@ def atomic_path(path):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def check_output_dir(out, need_bytes: int = 0) -> Path:
+    """Create ``out`` and check, before any work, that a file can be written there and that
+    the file system has about ``need_bytes`` free; raise :class:`OutputError` (one line)."""
+    import shutil
+
+    from lcne.experiments.errors import OutputError
+
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=temp_prefix("write-check"), dir=out)
+        try:
+            os.write(fd, b"lcne")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+        free = shutil.disk_usage(out).free
+    except OSError as exc:
+        raise OutputError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    if need_bytes and free < need_bytes:
+        raise OutputError(f"--out {out}: {free} bytes free, the results need about {int(need_bytes)}; "
+                          f"free some space or choose another --out")
+    return out
+
+
+class _FileSet:
+    """Temporary files of a set of targets (see :func:`commit_files`)."""
+
+    def __init__(self):
+        self.items = []  # (temporary path, target)
+        self.current = None
+
+    def temp(self, target) -> str:
+        """A hidden temporary path beside ``target``, renamed to it when the set commits."""
+        target = Path(target)
+        self.current = target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target.stem), suffix=target.suffix, dir=target.parent)
+        os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        self.items.append((tmp, target))
+        return tmp
+
+    def adopt(self, tmp, target) -> None:
+        """Take over a temporary file written by someone else (hidden, beside ``target``)."""
+        self.items.append((str(tmp), Path(target)))
+
+
+@contextlib.contextmanager
+def commit_files():
+    """Write several files as one unit: all new or all old.
+
+    Yields a file set; ``files.temp(target)`` gives the temporary path to write each
+    target to. Only when the block succeeds are the temporaries renamed over their targets
+    (SIGINT and SIGTERM held back during the renames), so an interruption or a write error
+    leaves the earlier files untouched and no temporary file behind. An ``OSError`` while
+    writing (disk full, I/O error) becomes one :class:`OutputError` line naming the file.
+    """
+    import signal
+    import threading
+
+    from lcne.experiments.errors import OutputError
+
+    files = _FileSet()
+    try:
+        try:
+            yield files
+        except OutputError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"{files.current}: cannot write ({exc.strerror or exc})") from None
+        block = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+        sigs = {signal.SIGINT, signal.SIGTERM}
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs) if block else None
+        try:
+            for tmp, target in files.items:
+                os.replace(tmp, target)
+        except OSError as exc:
+            raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+        finally:
+            if block:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    finally:
+        for tmp, _ in files.items:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
 
 def config_hash(config_json: str) -> str:

@@ -255,3 +255,90 @@ def test_writer_temporaries_follow_the_readers_rule(tmp_path, monkeypatch):
         assert results_files(tmp_path) == []  # the file being written is not results
     assert seen and all(is_temporary(os.path.basename(n)) for n in seen)
     assert results_files(tmp_path) == [tmp_path / "split-mnist.nc"]
+
+
+# --------------------------------------------------------------------------- output checked before work, one unit
+
+def _snapshot(d):
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir())}
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 200 kB tmpfs (needs root and mount; skipped otherwise)."""
+    import subprocess
+
+    d = tmp_path / "small"
+    d.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(d)], capture_output=True)
+    if r.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here: {r.stderr.decode().strip() or r.returncode}")
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", "-l", str(d)], capture_output=True)
+
+
+def _no_training(monkeypatch):
+    def refuse(*a, **k):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr("lcne.experiments.runner.train_joint", refuse)
+
+
+def test_full_disk_during_the_write_is_one_line_and_loses_nothing(small_fs, monkeypatch, capsys):
+    out = small_fs / "r"
+    assert main(RUN1[:-1] + ["--out", str(out)]) == 0  # netCDF, CSV, PNG, PDF: ~130 kB of 200
+    before = _snapshot(out)
+    capsys.readouterr()
+    # space check before work: refused before training
+    with monkeypatch.context() as m:
+        _no_training(m)
+        assert main(RUN1[:-1] + ["--out", str(out)]) == 2
+    _one_line_error(capsys, str(out), "bytes free")
+    # the check passed (estimate 0): the real write fills the disk
+    monkeypatch.setattr("lcne.experiments.cli_run._results_size", lambda cfg, figure=True: 0)
+    rc = main(RUN1[:-1] + ["--out", str(out)])
+    assert rc in (1, 2)
+    _one_line_error(capsys, str(out), "No space left")
+    assert _snapshot(out) == before  # earlier results intact, no temporary left
+
+
+def test_read_only_output_is_refused_before_training(small_fs, monkeypatch, capsys):
+    import subprocess
+
+    if subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], capture_output=True).returncode:
+        pytest.skip("cannot remount read-only")
+    _no_training(monkeypatch)
+    assert main(RUN1 + ["--out", str(small_fs / "r")]) == 2
+    _one_line_error(capsys, str(small_fs / "r"), "cannot write")
+
+
+def test_write_error_names_the_file_and_keeps_the_earlier_set(tmp_path, monkeypatch, capsys):
+    import errno
+
+    assert main(RUN1 + ["--out", str(tmp_path)]) == 0
+    before = _snapshot(tmp_path)
+    capsys.readouterr()
+
+    def full(self, *a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("pandas.DataFrame.to_csv", full)
+    assert main(RUN1 + ["--out", str(tmp_path)]) == 2
+    _one_line_error(capsys, "split-mnist_metrics.csv", "No space left")
+    assert _snapshot(tmp_path) == before
+
+
+def test_ctrl_c_between_files_leaves_the_old_set(tmp_path, monkeypatch, capsys):
+    assert main(RUN1[:-1] + ["--out", str(tmp_path)]) == 0
+    before = _snapshot(tmp_path)
+    assert sorted(before) == ["split-mnist.nc", "split-mnist_metrics.csv", "split-mnist_task1.pdf",
+                              "split-mnist_task1.png"]
+
+    def interrupted(*a, **k):  # after the netCDF and the CSV, before the figure
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("lcne.analysis.figure_set.fig_task1", interrupted)
+    assert main(RUN1[:-1] + ["--out", str(tmp_path), "--seeds", "2"]) == 130
+    assert _snapshot(tmp_path) == before
