@@ -61,6 +61,13 @@ def plot_validation(result, max_cells: int = 100, window_ms=None):
     axes[1].plot(t[sel_t] / 1000, rate[sel_t], color=OKABE_ITO["blue"])
     axes[1].set_ylabel("rate (Hz)")
     axes[2].plot(t[sel_t] / 1000, rm.ne.values[sel_t], color=OKABE_ITO["vermillion"])
+    if "lowpass" in rm:  # the baseline: best first-order low-pass of the input, scaled onto NE
+        y, ne_all = rm.lowpass.values, rm.ne.values
+        slope, icpt = np.polyfit(y, ne_all, 1) if np.std(y) > 0 else (0.0, float(np.mean(ne_all)))
+        axes[2].plot(t[sel_t] / 1000, (slope * y + icpt)[sel_t], color=OKABE_ITO["black"], lw=0.8, ls="--",
+                     label=f"low-pass of input, tau {rm.attrs.get('lowpass_tau_ms', float('nan')):.3g} ms "
+                           f"(r = {rm.attrs.get('r_lowpass', float('nan')):.2f})")
+        axes[2].legend(loc="upper right", fontsize=6, frameon=False)
     axes[2].set_ylabel("NE (nM)")
     axes[3].plot(t[sel_t] / 1000, rm.u.values[sel_t], color=OKABE_ITO["green"])
     axes[3].set_ylabel("rate-model u")

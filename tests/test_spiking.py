@@ -169,16 +169,53 @@ def validation():
 @pytest.mark.parametrize("name", [
     "tonic_rate",
     "phasic_spikes_per_cell",
-    "phasic_burst_rate",
     "post_burst_pause",
     "latency_rat",
     "synchrony_vs_coupling",
     "evoked_vs_baseline_rate",
+    "synchrony_vs_rate",
+    "phasic_synchrony",
     "ne_vs_rate_model_u",
+    "ne_post_burst_dip",
 ])
 def test_acceptance_check_passes(validation, name):
     check = validation.check(name)
     assert check.passed, f"{name}: {check.value} not in {check.accepted} ({check.details})"
+
+
+KINDS_WANTED = {
+    "tonic_rate": "calibration", "phasic_burst_rate": "calibration", "latency_rat": "calibration",
+    "evoked_vs_baseline_rate": "calibration", "phasic_spikes_per_cell": "unverified",
+    "post_burst_pause": "unverified", "synchrony_vs_coupling": "prediction", "synchrony_vs_rate": "prediction",
+    "phasic_synchrony": "prediction", "ne_vs_rate_model_u": "prediction", "ne_post_burst_dip": "prediction",
+    "rate_model_u_post_burst_dip": "prediction",
+}
+
+
+def test_checks_are_labelled(validation):
+    assert {c.name: c.kind for c in validation.checks} == KINDS_WANTED
+    for c in validation.checks:
+        assert c.source and (c.tuned if c.kind == "calibration" else True)
+    # the verified burst-rate range (Carter et al. 2010) is 8-10 Hz; the model bursts faster and says so
+    burst = validation.check("phasic_burst_rate")
+    assert burst.accepted == (8.0, 10.0) and "Carter" in burst.source
+    # all_passed counts calibration and prediction checks only
+    counted = [c.passed for c in validation.checks if c.kind != "unverified"]
+    assert validation.all_passed is all(counted)
+    text = validation.summary()
+    i_cal, i_pred, i_unv = (text.index(k) for k in ("calibration (", "prediction (", "unverified ("))
+    assert i_cal < i_pred < i_unv
+    assert text.index("phasic_spikes_per_cell") > i_unv and text.index("synchrony_vs_rate") < i_unv
+
+
+def test_rate_model_scored_against_lowpass(validation):
+    d = validation.check("ne_vs_rate_model_u").details
+    assert validation.check("ne_vs_rate_model_u").value == pytest.approx(d["r_rate_model"] - d["r_lowpass"])
+    assert d["r_lowpass"] > 0.8 and 10.0 <= d["lowpass_tau_ms"] <= 5000.0  # the filter is a strong baseline
+    dip = validation.check("ne_post_burst_dip").details
+    assert dip["lowpass_dip"] == pytest.approx(0.0, abs=1e-9)  # a low-pass of a pulse cannot undershoot
+    # the Gilzenrat u does not undershoot either: reported, not hidden
+    assert validation.check("rate_model_u_post_burst_dip").value == pytest.approx(dip["rate_model_u_dip"])
 
 
 def test_synchrony_measure_rises_with_coupling(validation):
@@ -198,9 +235,10 @@ def test_report_and_figure(validation, tmp_path):
     path = validation.write_report(tmp_path / "report.json")
     report = json.loads(path.read_text())
     assert report["all_passed"] is validation.all_passed
-    assert len(report["checks"]) == 8
+    assert len(report["checks"]) == len(KINDS_WANTED)
     for entry in report["checks"]:
-        assert set(entry) >= {"name", "value", "accepted", "source", "passed", "unit"}
+        assert set(entry) >= {"name", "value", "accepted", "source", "passed", "unit", "kind", "tuned", "counts"}
+        assert entry["kind"] in ("calibration", "prediction", "unverified")
         assert len(entry["accepted"]) == 2 and entry["source"]
     fig = plot_validation(validation)
     assert len(fig.axes) == 4
@@ -208,7 +246,7 @@ def test_report_and_figure(validation, tmp_path):
     assert (tmp_path / "fig.png").stat().st_size > 10_000
     # traces share one time axis and survive netCDF
     rm = validation.rate_model
-    assert set(rm.data_vars) >= {"u", "ne", "rate", "stimulus"}
+    assert set(rm.data_vars) >= {"u", "lowpass", "ne", "rate", "stimulus"}
     validation.spiking.to_netcdf(tmp_path / "val.nc", engine="h5netcdf")
 
 
