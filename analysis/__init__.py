@@ -6,7 +6,7 @@ so importing one submodule (say :mod:`lcne.analysis.schema`) does not import mat
 """
 from __future__ import annotations
 
-import importlib
+from lcne import lazy_exports
 
 #: public name -> submodule that defines it (loaded on first access, PEP 562)
 _EXPORTS = {
@@ -34,20 +34,4 @@ _EXPORTS = {
     "synthetic_results": "synthetic",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'lcne.analysis' has no attribute {name!r}")
-    module = _EXPORTS[name]
-    if module is None:  # a subpackage exported under its own name
-        value = importlib.import_module(f"{__name__}.{name}")
-    else:
-        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+lazy_exports.install(globals(), _EXPORTS)

@@ -21,7 +21,7 @@ first used.
 """
 from __future__ import annotations
 
-import importlib
+from lcne import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -57,17 +57,4 @@ _EXPORTS = {
     "GainUsageError": "gain_loop",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lcne' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"lcne.{module}"), name)
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+lazy_exports.install(globals(), _EXPORTS)
