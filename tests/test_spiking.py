@@ -318,3 +318,28 @@ def test_cli_bad_param(tmp_path):
     args = parser.parse_args(["validate-spiking", "--out", str(tmp_path), "--param", "nonsense=1"])
     with pytest.raises(ConfigError, match="unknown LC parameter"):
         args.func(args)
+
+
+# ---------------------------------------------------------------------------- negative controls
+# Deliberately wrong populations through the same report (the intact model passes these checks on
+# SMALL): each lesion must fail the predictions that depend on what it removes.
+LESIONS = {
+    # no gap junctions at all: coupling cannot change synchrony, and synchrony cannot fall with rate
+    "no_coupling": ({"gap_partners": 0.0}, ["synchrony_vs_coupling", "synchrony_vs_rate"]),
+    # no slow AHP: no refractory period after a burst, so NE cannot dip below baseline (a filter's
+    # behaviour); the tonic rate calibration fails too (the AHP sets the slow pacemaking)
+    "no_ahp": ({"b_ahp_pA": 0.0}, ["ne_post_burst_dip", "synchrony_vs_rate", "tonic_rate"]),
+}
+
+
+@pytest.mark.parametrize("lesion", sorted(LESIONS))
+def test_negative_control_fails_its_predictions(validation, lesion):
+    import dataclasses
+
+    params, must_fail = LESIONS[lesion]
+    # smaller than SMALL to keep the suite fast; the lesions fail by wide margins at this size
+    wrong = run_validation(dataclasses.replace(SMALL, n_cells=40, n_trials=3, params=params))
+    for name in must_fail:
+        assert validation.check(name).passed, f"intact model fails {name}: the control would prove nothing"
+        assert not wrong.check(name).passed, f"{lesion}: {name} = {wrong.check(name).value} passed"
+    assert not wrong.all_passed
