@@ -342,3 +342,34 @@ def test_ctrl_c_between_files_leaves_the_old_set(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("lcne.analysis.figure_set.fig_task1", interrupted)
     assert main(RUN1[:-1] + ["--out", str(tmp_path), "--seeds", "2"]) == 130
     assert _snapshot(tmp_path) == before
+
+
+# --------------------------------------------------------------------------- spiking build directory
+
+def test_spiking_build_dir_is_private_and_lock_never_follows_symlinks(tmp_path, monkeypatch):
+    pop = pytest.importorskip("lcne.spiking.population")
+    import stat
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    d = pop.private_build_dir()
+    assert d.startswith(str(tmp_path / "cache")) and stat.S_IMODE(os.lstat(d).st_mode) == 0o700
+    assert pop.LCPopulation(n_cells=2, target="cpp_standalone").build_dir == d
+    # a planted symlink as the cache folder is not used
+    victim_dir = tmp_path / "elsewhere"
+    victim_dir.mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache2"))
+    (tmp_path / "cache2" / "lcne").mkdir(parents=True)
+    (tmp_path / "cache2" / "lcne" / "spiking_standalone").symlink_to(victim_dir)
+    d2 = pop.private_build_dir()
+    assert os.path.realpath(d2) != str(victim_dir) and stat.S_IMODE(os.lstat(d2).st_mode) == 0o700
+    os.rmdir(d2)
+    # a planted lock symlink is refused, the file it points to untouched
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me")
+    (victim_dir / ".lcne.lock").symlink_to(victim)
+    with pytest.raises(OSError, match="build lock"):
+        with pop._directory_lock(str(victim_dir)):
+            pass
+    assert victim.read_text() == "keep me"
+    with pop._directory_lock(d):  # a normal lock works
+        pass

@@ -57,7 +57,7 @@ from scipy.signal import lfilter
 from lcne.spiking.params import LCParams
 from lcne.spiking.protocols import Stimulus
 
-__all__ = ["CODEGEN_TARGETS", "LCPopulation", "SPIKING_SCHEMA_VERSION", "ne_trace"]
+__all__ = ["CODEGEN_TARGETS", "LCPopulation", "SPIKING_SCHEMA_VERSION", "ne_trace", "private_build_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -143,20 +143,60 @@ def ne_trace(spike_times_ms, release_nM: float, tau_ms: float, n_samples: int, d
     return release_nM * lfilter([1.0], [1.0, -decay], inflow)
 
 
+def _safe_private_dir(path: str) -> bool:
+    """True when ``path`` is a real directory (not a symlink) owned by this user, mode 0700."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    import stat
+
+    return (stat.S_ISDIR(st.st_mode) and not stat.S_ISLNK(st.st_mode)
+            and (not hasattr(os, "getuid") or st.st_uid == os.getuid()) and not (st.st_mode & 0o077))
+
+
+def private_build_dir() -> str:
+    """The default ``cpp_standalone`` project folder: a per-user cache folder with 0700
+    permissions (``$XDG_CACHE_HOME/lcne/spiking_standalone``, default ``~/.cache``), never
+    a predictable folder in the shared temp dir. A cache folder that is a symlink, owned
+    by someone else or open to others is not used; a fresh ``tempfile.mkdtemp`` (0700)
+    is used instead."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "lcne", "spiking_standalone")
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return tempfile.mkdtemp(prefix="lcne_spiking_")
+    return path if _safe_private_dir(path) else tempfile.mkdtemp(prefix="lcne_spiking_")
+
+
 @contextlib.contextmanager
 def _directory_lock(folder: str):
-    """Hold an exclusive lock on ``folder/.lcne.lock`` (POSIX; no lock elsewhere)."""
+    """Hold an exclusive lock on ``folder/.lcne.lock`` (POSIX; no lock elsewhere).
+
+    The lock file is opened without following symlinks and without truncation, so a
+    planted symlink is refused instead of clobbering the file it points to."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - non-POSIX
         yield
         return
-    with open(os.path.join(folder, ".lcne.lock"), "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    path = os.path.join(folder, ".lcne.lock")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot open the build lock {path} (a symlink?): {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 class LCPopulation:
@@ -175,9 +215,9 @@ class LCPopulation:
         on disk); ``cpp_standalone`` compiles a C++ project into ``build_dir`` and is the
         fastest for long runs (single-threaded; measured in ``docs/spiking.md``).
     build_dir : str, optional
-        Project folder for ``cpp_standalone`` (default: one folder per user under the
-        temp dir, reused so unchanged files are not recompiled; a lock file serialises
-        processes that share it).
+        Project folder for ``cpp_standalone`` (default: :func:`private_build_dir`, a
+        per-user 0700 cache folder reused so unchanged files are not recompiled; a lock
+        file, opened without following symlinks, serialises processes that share it).
     **overrides :
         Changes to ``params`` (e.g. ``g_gap_nS=0.5``).
     """
@@ -192,8 +232,7 @@ class LCPopulation:
         self.params = (params or LCParams()).replace(**overrides)
         self.seed = int(seed)
         self.target = target
-        self.build_dir = build_dir or os.path.join(tempfile.gettempdir(), f"lcne_spiking_standalone_{os.getuid()}"
-                                                   if hasattr(os, "getuid") else "lcne_spiking_standalone")
+        self.build_dir = build_dir or (private_build_dir() if target == "cpp_standalone" else None)
 
     def run(self, stimulus: Stimulus, conditions: Optional[Sequence[Dict[str, float]]] = None,
             warmup_ms: float = 1000.0, record_v: int = 0) -> xr.Dataset:
