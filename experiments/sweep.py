@@ -221,10 +221,53 @@ def optimizer_configs(spec: SweepSpec, optimizer: str) -> List[Dict]:
     return combos
 
 
+def _data_files(data_dir: Optional[str]) -> List[Path]:
+    """The data files a batch reads: every regular, non-hidden file under ``data_dir``
+    (sorted), or the embedded MNIST subset when there is none."""
+    if data_dir is None:
+        from lcne.experiments import datasets
+
+        return sorted(Path(datasets.__file__).parent.glob("*.npz"))
+    root = Path(data_dir).expanduser()
+    return sorted(p for p in root.rglob("*") if p.is_file() and not any(
+        part.startswith(".") for part in p.relative_to(root).parts))
+
+
+_DATA_HASHES: Dict[tuple, str] = {}
+
+
+def data_hash(data_dir: Optional[str]) -> str:
+    """sha256 (16 hex digits) of the names and bytes of the data files (see :func:`_data_files`).
+
+    Computed from the bytes, never from sizes or times alone; within one process a
+    result is reused while every file keeps its size, mtime and inode (one hash per sweep).
+    """
+    files = _data_files(data_dir)
+    stats = []
+    for f in files:
+        st = f.stat()
+        stats.append((str(f), st.st_size, st.st_mtime_ns, st.st_ino))
+    key = (str(data_dir), tuple(stats))
+    if key not in _DATA_HASHES:
+        h = hashlib.sha256()
+        root = None if data_dir is None else Path(data_dir).expanduser()
+        for f in files:
+            h.update((f.name if root is None else str(f.relative_to(root))).encode() + b"\0")
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            h.update(b"\0")
+        _DATA_HASHES[key] = h.hexdigest()[:16]
+    return _DATA_HASHES[key]
+
+
 def batch_id(cfg: RunConfig) -> str:
-    """Short stable hash of a batch's configuration (its file name)."""
+    """Short stable hash of a batch's configuration and of its data's content (its file
+    name): replacing the data files makes every batch new, so resume never reuses a
+    batch trained on other data."""
     d = asdict(cfg)
     d.pop("out", None)
+    d["data_hash"] = data_hash(cfg.data_dir)
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -270,6 +313,7 @@ def run_batch(config: dict, path: str) -> str:
         val = getattr(cfg, key)
         ds = ds.assign_coords({f"cfg_{key}": ("config", [np.nan if val is None else val])})
     ds = ds.assign_coords(cfg_benchmark=("config", [cfg.benchmark]))
+    ds.attrs["data_hash"] = data_hash(cfg.data_dir)
     write_netcdf(ds, path)
     return path
 
@@ -335,6 +379,7 @@ def run_sweep(spec: SweepSpec, scheduler: Optional[str] = None, use_dask: bool =
     With ``selection``: tuning batches on the validation split (selection seeds), a
     ``selection.json`` with the chosen settings and their scores, then the test batches.
     """
+    _DATA_HASHES.clear()  # the data are hashed afresh once per sweep
     out = Path(spec.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "spec.json").write_text(json.dumps(asdict(spec), indent=2, default=str))

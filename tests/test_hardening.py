@@ -373,3 +373,23 @@ def test_spiking_build_dir_is_private_and_lock_never_follows_symlinks(tmp_path, 
     assert victim.read_text() == "keep me"
     with pop._directory_lock(d):  # a normal lock works
         pass
+
+
+# --------------------------------------------------------------------------- provenance
+
+def test_sweep_resume_keys_on_the_data_content(tmp_path):
+    from lcne.experiments import sweep as sw
+
+    d = _idx_dir(tmp_path / "data", np.arange(10).repeat(2), np.arange(10))
+    spec = sw.spec_from_dict({"optimizers": ["sgd"], "seeds": [1], "base": {"iterations": 1, "data_dir": str(d)}})
+    before = [sw.batch_id(c) for c in sw.expand(spec)]
+    assert before == [sw.batch_id(c) for c in sw.expand(spec)]  # stable
+    f = d / "train-images-idx3-ubyte"
+    st = f.stat()
+    raw = bytearray(f.read_bytes())
+    raw[-1] ^= 0xFF  # same size, and the old modification time restored below
+    f.write_bytes(bytes(raw))
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    sw._DATA_HASHES.clear()  # a new sweep (run_sweep clears it at its start)
+    assert [sw.batch_id(c) for c in sw.expand(spec)] != before
+    assert len(sw.data_hash(None)) == 16  # the embedded data are hashed too
