@@ -1,10 +1,13 @@
 """``lcne validate-spiking``: the acceptance protocol of the spiking LC population (Brian2).
 
 Writes ``<out>/spiking_validation.json`` (one entry per check: name, value, accepted
-range, source, pass/fail), ``<out>/spiking_validation.nc`` (spikes, population rate and NE
-of every condition), ``<out>/spiking_rate_model.nc`` (NE, rate and the Gilzenrat ``u`` on
-one time axis) and ``<out>/spiking_validation.png``/``.pdf``. Exit code 0 when every
-check passes, 1 when one fails, 2 for a usage error (e.g. Brian2 missing).
+range, source, kind, tuned parameters, pass/fail), ``<out>/spiking_validation.nc`` (spikes,
+population rate and NE of every condition), ``<out>/spiking_rate_model.nc`` (NE, rate, the
+Gilzenrat ``u`` and the fitted low-pass baseline on one time axis) and
+``<out>/spiking_validation.png``/``.pdf``. The printed summary groups the checks into
+calibration, prediction and unverified. Exit code 0 when every calibration and prediction
+check passes (unverified checks are reported, not counted), 1 when one fails, 2 for a
+usage error (e.g. Brian2 missing).
 
 Brian2 is optional (``pip install lcne[spiking]``); this module imports it only when the
 command runs, so ``lcne --help`` works without it.

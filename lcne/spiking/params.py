@@ -64,8 +64,8 @@ class LCParams:
                                "(the LIF has no spike shape)", "chosen (a ~1 ms spike ~60 mV above threshold)")
     # afferent input
     input_pA: float = _p(40.0, "pA", "input current per unit of stimulus s",
-                         "tuned to 1-3 spikes at 10-20 Hz for a 100 ms pulse (bursts of 8-10 Hz: Carter et al. 2010; "
-                         "10-20 Hz and 2-3 spikes as quoted in reviews, not checked)")
+                         "tuned to 1-3 spikes at 10-20 Hz for a 100 ms pulse (10-20 Hz and 2-3 spikes as quoted in "
+                         "reviews, not checked); the verified 8-10 Hz bursts (Carter et al. 2010) are not met")
     input_spread: float = _p(0.3, "1", "afferent weights are uniform on [1 - spread, 1 + spread]", "chosen")
     afferent_delay_ms: float = _p(15.0, "ms", "delay of the sensory pathway before LC (species preset)",
                                   "chosen so that latency lands in the species range (rat 15-60 ms)")

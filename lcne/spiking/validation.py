@@ -10,8 +10,15 @@ silent lead period, then ``n_trials`` brief pulses ``trial_ms`` apart):
   silent stretches between trials);
 * a sweep of pacemaker currents gives the evoked response against the baseline rate.
 
+* a second pacemaker sweep at fixed weak coupling gives synchrony against rate.
+
 Every check becomes one report entry: ``name``, measured ``value`` (with ``unit``),
-``accepted`` range ``[low, high]``, ``source`` and ``passed``. The report is plain JSON.
+``accepted`` range ``[low, high]``, ``source``, ``kind`` (``calibration``: parameters were
+set to meet it, named in ``tuned``; ``prediction``: nothing was tuned on it;
+``unverified``: its range has no checked source, so it is reported but not counted) and
+``passed``. ``all_passed`` counts calibration and prediction checks only. The NE vs
+rate-model comparison is scored against the best first-order low-pass of the same input
+(:mod:`lcne.spiking.baseline`). The report is plain JSON.
 The figure of a result is drawn by :func:`lcne.analysis.spiking_figures.plot_validation`
 (the dynamics package holds no figure code).
 
