@@ -125,6 +125,17 @@ PREDICTIONS: Dict[str, Tuple[float, float, str, str]] = {
 }
 
 
+#: LC-versus-filter feature ranges fixed before they were first run (issue 17); no published number:
+#: name -> (low, high, unit, source)
+FEATURES: Dict[str, Tuple[float, float, str, str]] = {
+    "paired_pulse": (
+        0.0, 0.9, "ratio",
+        "response area (above the pre-pair level) to two pulses pair_gap_ms apart over twice the area to one "
+        "pulse: exactly 1 for any linear filter (superposition); an LC refractory after a burst responds "
+        "sublinearly. The 0.9 threshold is ours"),
+}
+
+
 @dataclass(frozen=True)
 class ValidationConfig:
     """Sizes and settings of the acceptance protocol (times in ms).
