@@ -188,7 +188,8 @@ KINDS_WANTED = {
     "evoked_vs_baseline_rate": "calibration", "phasic_spikes_per_cell": "unverified",
     "post_burst_pause": "unverified", "synchrony_vs_coupling": "prediction", "synchrony_vs_rate": "prediction",
     "phasic_synchrony": "prediction", "ne_vs_rate_model_u": "prediction", "ne_post_burst_dip": "prediction",
-    "rate_model_u_post_burst_dip": "prediction",
+    "rate_model_u_post_burst_dip": "prediction", "ne_paired_pulse": "prediction",
+    "rate_model_u_paired_pulse": "prediction",
 }
 
 
@@ -216,6 +217,8 @@ def test_rate_model_scored_against_lowpass(validation):
     assert dip["lowpass_dip"] == pytest.approx(0.0, abs=1e-9)  # a low-pass of a pulse cannot undershoot
     # the Gilzenrat u does not undershoot either: reported, not hidden
     assert validation.check("rate_model_u_post_burst_dip").value == pytest.approx(dip["rate_model_u_dip"])
+    # superposition: a linear filter's paired-pulse ratio is 1
+    assert validation.check("ne_paired_pulse").details["ratio_lowpass"] == pytest.approx(1.0, abs=1e-3)
 
 
 def test_synchrony_measure_rises_with_coupling(validation):
@@ -338,7 +341,8 @@ def test_negative_control_fails_its_predictions(validation, lesion):
 
     params, must_fail = LESIONS[lesion]
     # smaller than SMALL to keep the suite fast; the lesions fail by wide margins at this size
-    wrong = run_validation(dataclasses.replace(SMALL, n_cells=40, n_trials=3, params=params))
+    wrong = run_validation(dataclasses.replace(SMALL, n_cells=40, n_trials=2, trial_ms=2000.0, paired_pulse=False,
+                                               params=params))
     for name in must_fail:
         assert validation.check(name).passed, f"intact model fails {name}: the control would prove nothing"
         assert not wrong.check(name).passed, f"{lesion}: {name} = {wrong.check(name).value} passed"

@@ -43,12 +43,12 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import xarray as xr
 
-from lcne.spiking.baseline import fit_lowpass, post_pulse_dip
+from lcne.spiking.baseline import fit_lowpass, lowpass, post_pulse_dip
 from lcne.spiking.measures import evoked_response, spearman, synchrony_chi, tonic_rate
 from lcne.spiking.params import LCParams
 from lcne.spiking.population import LCPopulation
 from lcne.spiking.protocols import Stimulus, pulses
-from lcne.spiking.rate_model import fit_rate_model
+from lcne.spiking.rate_model import fit_rate_model, rate_model_u
 
 __all__ = [
     "Check",
@@ -158,6 +158,10 @@ class ValidationConfig:
         Gap-junction conductances of the synchrony sweep, nS.
     pacemaker_pA : tuple of float
         Pacemaker currents of the baseline-rate sweep, pA.
+    pair_gap_ms : float
+        Interval between the two pulses of a pair in the paired-pulse run (default cells
+        only; singles and pairs alternate ``trial_ms`` apart), ms. ``paired_pulse=False``
+        skips that extra run and its two checks.
     weak_coupling_nS : float
         Gap-junction conductance of the second pacemaker sweep (synchrony vs rate at fixed
         weak coupling, Alvarez et al. 2002), nS; fixed before that prediction was run.
@@ -186,6 +190,8 @@ class ValidationConfig:
     coupling_nS: Tuple[float, ...] = (0.0, 0.5, 0.75, 1.0, 1.5)
     pacemaker_pA: Tuple[float, ...] = (41.0, 45.0, 50.0, 60.0)
     weak_coupling_nS: float = 0.75
+    pair_gap_ms: float = 400.0
+    paired_pulse: bool = True
     probe_input_pA: float = 20.0
     gilzenrat_preset: str = "gilzenrat2002_phasic"
     ms_per_unit_grid: Tuple[float, ...] = tuple(np.round(np.geomspace(10.0, 200.0, 10), 2))
@@ -457,6 +463,8 @@ def run_validation(config: Optional[ValidationConfig] = None, comparison: Option
                             "does the rate model reproduce the LC's post-burst NE undershoot that no low-pass "
                             "can? " + SOURCES["dip"], {"u": dips["u"], "ne_dip": dips["ne"]["dip"]},
                             kind="prediction"))
+        if cfg.paired_pulse:
+            checks.extend(_paired_pulse_checks(cfg, pop, fit["ms_per_unit"], lp["tau_ms"]))
     rate_ds = xr.Dataset(
         {"u": ("time", fit["u"]), "lowpass": ("time", lp["y"]), "ne": ("time", ne), "rate": ("time", cmp_ds.rate.isel(condition=0).values),
          "stimulus": ("time", cmp_stim.sample(times))},
@@ -473,6 +481,44 @@ def run_validation(config: Optional[ValidationConfig] = None, comparison: Option
     log.info("spiking validation: %d/%d counted checks passed in %.1f s",
              sum(c.passed for c in checks if c.counts), sum(c.counts for c in checks), wall)
     return ValidationResult(cfg, checks, ds, rate_ds, wall)
+
+
+def _paired_pulse_checks(cfg: ValidationConfig, pop: LCPopulation, ms_per_unit: float,
+                         tau_ms: float) -> List[Check]:
+    """Paired-pulse sublinearity of NE, of the rate model's u and of the fitted low-pass (default cells)."""
+    n_pairs = max(1, cfg.n_trials // 4)
+    lead = min(cfg.lead_ms, 1000.0)
+    singles = [lead + 2 * k * cfg.trial_ms for k in range(n_pairs)]
+    pairs = [t + cfg.trial_ms for t in singles]
+    window = min(cfg.pair_gap_ms + 1500.0, cfg.trial_ms - 100.0)
+    if window <= cfg.pair_gap_ms + cfg.pulse_ms:
+        return []
+    onsets = sorted(singles + pairs + [t + cfg.pair_gap_ms for t in pairs])
+    stim = pulses(lead + 2 * n_pairs * cfg.trial_ms, onsets, cfg.pulse_ms, cfg.pulse_amplitude)
+    ds = pop.run(stim)
+    times = ds.time.values
+    traces = {"ne": ds.ne.isel(condition=0).values,
+              "u": rate_model_u(stim, cfg.gilzenrat_preset, ms_per_unit, times, settle_ms=2000.0),
+              "lowpass": lowpass(stim, tau_ms, times)}
+    dt = float(times[1] - times[0])
+
+    def area(x, t0):
+        i0 = int(np.searchsorted(times, t0))
+        pre = float(x[max(0, i0 - int(500.0 / dt)):i0].mean())
+        return float(np.sum(x[i0:i0 + int(window / dt)] - pre) * dt)
+
+    ratio = {}
+    for name, x in traces.items():
+        one = np.mean([area(x, t) for t in singles])
+        two = np.mean([area(x, t) for t in pairs])
+        ratio[name] = two / (2.0 * one) if one > 0 else float("nan")
+    lo, hi, unit, src = FEATURES["paired_pulse"]
+    details = {"pair_gap_ms": cfg.pair_gap_ms, "window_ms": window, "n_pairs": n_pairs,
+               "ratio_ne": ratio["ne"], "ratio_rate_model_u": ratio["u"], "ratio_lowpass": ratio["lowpass"]}
+    return [Check("ne_paired_pulse", ratio["ne"], (lo, hi), unit, src, details, kind="prediction"),
+            Check("rate_model_u_paired_pulse", ratio["u"], (lo, hi), unit,
+                  "does the rate model share the LC's sublinearity that no linear filter has? " + src,
+                  details, kind="prediction")]
 
 
 def _plain(x):
