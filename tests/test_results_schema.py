@@ -118,3 +118,21 @@ def test_no_code_selects_the_method_axis_with_the_method_keyword():
                     if kw.arg == "method" and not (isinstance(kw.value, ast.Constant) and kw.value.value in inexact):
                         bad.append(f"{path.relative_to(ROOT)}:{call.lineno}")
     assert not bad, "use .sel({'method': ...}) for the method axis: " + ", ".join(bad)
+
+
+@pytest.mark.parametrize("command", ["figures", "compare-bio", "report"])
+def test_every_command_refuses_foreign_and_unknown_version_files(tmp_path, capsys, command):
+    """Issue 19 item 8: each analysis command reads through the one reader."""
+    from lcne.experiments.cli import main
+
+    foreign = tmp_path / "foreign.nc"
+    xr.Dataset({"x": ("t", np.arange(3.0))}, attrs={"lcne_schema_version": 1}).to_netcdf(foreign, engine="h5netcdf")
+    newer = tmp_path / "newer.nc"
+    ds = xr.load_dataset(V1_FILE, engine="h5netcdf")
+    ds.attrs["lcne_schema_version"] = 7
+    ds.to_netcdf(newer, engine="h5netcdf")
+    out = ["--out", str(tmp_path / "out")] if command != "report" else ["--out", str(tmp_path / "r.md")]
+    for path, message in ((foreign, "missing data variable 'accuracy'"), (newer, "results schema 7")):
+        assert main([command, str(path), *out]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
