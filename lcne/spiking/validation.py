@@ -26,8 +26,12 @@ Example
 -------
 >>> from lcne.spiking.validation import ValidationConfig, run_validation   # doctest: +SKIP
 >>> result = run_validation(ValidationConfig(n_cells=100, n_trials=4))      # doctest: +SKIP
->>> [c.name for c in result.checks if not c.passed]                         # doctest: +SKIP
-[]
+>>> print(result.summary())                                                  # doctest: +SKIP
+calibration (parameters were set to meet these):
+  PASS     tonic_rate                        2.09 Hz     accepted [1, 3]  tuned: pacemaker_pA
+  FAIL     phasic_burst_rate                 15.3 Hz     accepted [8, 10]  ...
+>>> [c.name for c in result.checks if c.counts and not c.passed]           # doctest: +SKIP
+['phasic_burst_rate', 'rate_model_u_post_burst_dip', 'ne_paired_pulse', 'rate_model_u_paired_pulse']
 """
 from __future__ import annotations
 
