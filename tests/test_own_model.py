@@ -56,6 +56,19 @@ def _one_line(exc: pytest.ExceptionInfo, *phrases: str) -> str:
 
 
 # ----------------------------------------------------------------------------- (1) equivalence
+
+def _user_steps(net, lc, rec, opt, x, y, n):
+    """``n`` steps of the two-call user loop of docs/own_model.md on one batch."""
+    for _ in range(n):
+        lc.read()
+        out = net(x)
+        loss = F.cross_entropy(out, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        lc.observe(out, y)
+        rec.step()
+
 def test_sequential_mlp_with_torch_sgd_reproduces_lcne_run_ngm_seed_42(one_thread):
     """A plain nn.Sequential 784-400-400-10 with torch.optim.SGD, modulated through the new
     API, gives the NGM curves of ``lcne run split-mnist --optimizers ngm --seeds 42``.
@@ -220,15 +233,7 @@ def test_cuda_gain_loop_and_recorder():
     x, y = torch.randn(8, 36, device="cuda"), torch.randint(0, 3, (8,), device="cuda")
     rec = ContinualRecorder(net, [(x.cpu(), y.cpu())], iterations_per_task=2, lc=lc)
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
-    for _ in range(2):
-        lc.read()
-        out = net(x)
-        loss = F.cross_entropy(out, y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        lc.observe(out, y)
-        rec.step()
+    _user_steps(net, lc, rec, opt, x, y, 2)
     assert gain.gain["fc"].device.type == "cuda"
     assert rec.to_dataset().gain.values[0, 0, 1] > 1
 
@@ -418,15 +423,7 @@ def test_every_lc_model_and_front_end_works_through_the_loop(controller):
         opt = torch.optim.SGD(net.parameters(), lr=0.05)
         x, y = torch.randn(6, 36), torch.randint(0, 3, (6,))
         rec = ContinualRecorder(net, {1: (x, y), 2: (x, y)}, iterations_per_task=2, lc=lc, seed=1)
-        for _ in range(4):
-            lc.read()
-            out = net(x)
-            loss = F.cross_entropy(out, y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            lc.observe(out, y)
-            rec.step()
+        _user_steps(net, lc, rec, opt, x, y, 4)
         ds = rec.to_dataset()
         assert np.isfinite(ds.gain.values).all() and np.isfinite(ds.drive.values).all()
         for name in lc.controller.state_variables[1:]:
