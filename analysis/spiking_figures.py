@@ -67,13 +67,14 @@ def plot_validation(result, max_cells: int = 100, window_ms=None):
         axes[2].plot(t[sel_t] / 1000, (slope * y + icpt)[sel_t], color=OKABE_ITO["black"], lw=0.8, ls="--",
                      label=f"low-pass of input, tau {rm.attrs.get('lowpass_tau_ms', float('nan')):.3g} ms "
                            f"(r = {rm.attrs.get('r_lowpass', float('nan')):.2f})")
-        axes[2].legend(loc="upper right", fontsize=6, frameon=False)
+        # above the panel, where no trace runs
+        axes[2].legend(loc="lower right", bbox_to_anchor=(1.0, 0.97), fontsize=6, frameon=False, borderaxespad=0)
     axes[2].set_ylabel("NE (nM)")
     axes[3].plot(t[sel_t] / 1000, rm.u.values[sel_t], color=OKABE_ITO["green"])
     axes[3].set_ylabel("rate-model u")
     axes[3].set_xlabel("time (s)")
-    axes[3].text(0.99, 0.95, f"{rm.attrs['ms_per_unit']:.3g} ms per model unit; r(NE, u) = {rm.attrs['r']:.2f}",
-                 transform=axes[3].transAxes, va="top", ha="right", fontsize=7)
+    axes[3].set_title(f"{rm.attrs['ms_per_unit']:.3g} ms per model unit; r(NE, u) = {rm.attrs['r']:.2f}",
+                      loc="right", fontsize=7, pad=2)
     onsets = json.loads(rm.attrs.get("onsets_ms", "[]"))
     if onsets:  # pulses: mark each onset
         for ax in axes[1:]:
