@@ -69,9 +69,10 @@ def cmd_figures(args) -> int:
     from lcne.analysis.figure_set import make_figure_set
     from lcne.analysis.gap_gain import relate, seed_statistics, switch_table, task_complexity
     from lcne.analysis.results_io import load_results, run_info
+    from lcne.experiments.results import check_output_dir
 
+    out = check_output_dir(args.out)  # before any work: writable
     datasets = load_results(args.results)
-    out = Path(args.out)
     paths = make_figure_set(datasets, out, formats=args.format, method=args.method,
                             ms_per_iteration=args.ms_per_iteration, convention=args.convention)
     # the numbers behind the figures
@@ -112,7 +113,10 @@ def cmd_compare_bio(args) -> int:
     """Handler of ``lcne compare-bio``."""
     from lcne.analysis.biology import compare_to_biology, load_nwb_curve, load_reference_file
     from lcne.analysis.results_io import load_results
+    from lcne.experiments.results import check_output_dir
 
+    if args.out:
+        check_output_dir(args.out)  # before any work: writable
     datasets = load_results(args.results)
     users = [load_reference_file(p) for p in args.reference]
     for spec in args.nwb:

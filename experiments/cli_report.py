@@ -41,8 +41,11 @@ def _cmd_report(args) -> int:
     from pathlib import Path
 
     from lcne.analysis.report import build_report
-    from lcne.experiments.results import atomic_path
+    from lcne.experiments.results import atomic_path, check_output_dir
 
+    check_output_dir(Path(args.out).parent)  # before any work: writable
+    if args.figure:
+        check_output_dir(Path(args.figure).parent)
     datasets = [_load(p) for p in args.results]
     text = build_report(datasets, convention=args.convention, alpha=args.alpha, title=args.title)
     out = Path(args.out)

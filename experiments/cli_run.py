@@ -190,7 +190,9 @@ def add_export_mnist(sub) -> None:
 def cmd_export_mnist(args) -> int:
     """Handler of ``lcne export-mnist``."""
     from lcne.experiments.datasets import load_mnist, save_mnist_idx
+    from lcne.experiments.results import check_output_dir
 
+    check_output_dir(args.out)  # before reading the data: writable
     train, test = load_mnist(args.data_dir)
     out = save_mnist_idx(train, test, args.out, compress=args.gzip)
     print(f"{len(train)} training and {len(test)} test images ({train.source}) written to {out}")

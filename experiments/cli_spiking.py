@@ -106,6 +106,9 @@ def cmd_validate_spiking(args) -> int:
         cfg.lc_params()  # validates --param names
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    from lcne.experiments.results import check_output_dir
+
+    check_output_dir(args.out)  # before the simulation: writable
     comparison = None
     if args.results:
         from lcne.analysis.results_io import open_results

@@ -49,6 +49,9 @@ def _cmd_sweep(args) -> int:
             print(f"{done}  {cfg.benchmark:<15} {','.join(cfg.optimizers):<30} lr={cfg.lr} eta={cfg.eta} "
                   f"iterations={cfg.iterations} seeds={len(cfg.seeds)}")
         return 0
+    from lcne.experiments.results import check_output_dir
+
+    check_output_dir(spec.out)  # before any batch runs: writable
     use_dask = not args.no_dask
     if use_dask:
         try:

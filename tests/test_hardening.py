@@ -4,6 +4,7 @@ output checked before work, one temp-file rule, provenance, the spiking build di
 Each test is listed in docs/fault-catalogue.md.
 """
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -393,3 +394,24 @@ def test_sweep_resume_keys_on_the_data_content(tmp_path):
     sw._DATA_HASHES.clear()  # a new sweep (run_sweep clears it at its start)
     assert [sw.batch_id(c) for c in sw.expand(spec)] != before
     assert len(sw.data_hash(None)) == 16  # the embedded data are hashed too
+
+
+@pytest.mark.parametrize("argv", [
+    ["figures", "{res}", "--out", "{bad}"],
+    ["compare-bio", "{res}", "--out", "{bad}"],
+    ["report", "{res}", "--out", "{bad}/report.md"],
+    ["export-mnist", "{bad}"],
+    ["sweep", "{spec}", "--no-dask", "--out", "{bad}"],
+])
+def test_every_writing_command_checks_its_output_before_work(tmp_path, capsys, argv):
+    """Issue 19: an output folder that cannot be created is refused in one line, before any work."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("benchmarks: [split-mnist]\noptimizers: [sgd]\nseeds: [1]\nbase: {iterations: 1}\n")
+    res = Path(__file__).resolve().parent / "data" / "results_v1_split-mnist.nc"
+    args = [a.format(res=res, bad=blocker / "out", spec=spec) for a in argv]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot write there" in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "spec.yaml"]  # nothing was written
