@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from lcne.experiments.datasets.mnist import ImageSet, load_mnist
+from lcne.experiments.errors import DataError
 from lcne.experiments.transforms import normalise_mnist, permutations, rotate, to_float
 
 __all__ = ["JointTrainingStream", "BenchmarkSpec", "BENCHMARKS", "build_stream", "check_stream", "holdout_validation"]
@@ -230,8 +231,15 @@ def holdout_validation(train: ImageSet, fraction: float = 1 / 6) -> Tuple[ImageS
 
     Used for hyperparameter selection so that the test curves are never looked at:
     with ``eval_split="validation"`` the runs train on the remaining training images and
-    are evaluated on the held-out ones.
+    are evaluated on the held-out ones. A class with a single training image cannot give
+    both a training and a validation image; such data are refused in one line.
     """
+    counts = {int(c): int((train.labels == c).sum()) for c in np.unique(train.labels)}
+    small = sorted(c for c, n in counts.items() if n < 2)
+    if not counts or small:
+        what = "no training images" if not counts else f"fewer than 2 training images in class(es) {small}"
+        raise DataError(f"{train.source}: {what}, so no validation hold-out can be drawn "
+                        f"(--eval-split validation); use --eval-split test or more data")
     rng = np.random.default_rng(VALIDATION_SEED)
     keep, held = [], []
     for c in np.unique(train.labels):
@@ -251,8 +259,6 @@ def check_stream(stream: JointTrainingStream) -> JointTrainingStream:
     """Refuse a stream with a task that has no training or no test samples (one line,
     :class:`~lcne.experiments.errors.DataError`): training on task k draws from tasks
     1..k, and a task without test samples would give a silently NaN accuracy curve."""
-    from lcne.experiments.errors import DataError
-
     where = f"{stream.name} ({stream.source})" if stream.source else stream.name
     if len(stream.train_y) == 0 or len(stream.test_y) == 0:
         raise DataError(f"{where}: {len(stream.train_y)} training and {len(stream.test_y)} test samples; "

@@ -402,6 +402,7 @@ def test_sweep_resume_keys_on_the_data_content(tmp_path):
     ["report", "{res}", "--out", "{bad}/report.md"],
     ["export-mnist", "{bad}"],
     ["sweep", "{spec}", "--no-dask", "--out", "{bad}"],
+    ["validate-spiking", "--out", "{bad}"],
 ])
 def test_every_writing_command_checks_its_output_before_work(tmp_path, capsys, argv):
     """Issue 19: an output folder that cannot be created is refused in one line, before any work."""
@@ -415,3 +416,17 @@ def test_every_writing_command_checks_its_output_before_work(tmp_path, capsys, a
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot write there" in err[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "spec.yaml"]  # nothing was written
+
+
+def test_validation_hold_out_of_too_little_data_is_refused():
+    from lcne.experiments.datasets.mnist import ImageSet
+    from lcne.experiments.errors import DataError
+    from lcne.experiments.streams import holdout_validation
+
+    one_each = ImageSet(np.zeros((3, 28, 28), np.uint8), np.array([0, 1, 1]), "tiny")
+    with pytest.raises(DataError, match=r"tiny: fewer than 2 training images in class\(es\) \[0\]"):
+        holdout_validation(one_each)
+    with pytest.raises(DataError, match="tiny: no training images"):
+        holdout_validation(ImageSet(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64), "tiny"))
+    train, val = holdout_validation(ImageSet(np.zeros((4, 28, 28), np.uint8), np.array([0, 0, 1, 1]), "ok"))
+    assert len(train) == 2 and len(val) == 2
