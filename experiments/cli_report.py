@@ -41,7 +41,7 @@ def _cmd_report(args) -> int:
     from pathlib import Path
 
     from lcne.analysis.report import build_report
-    from lcne.experiments.results import atomic_path, check_output_dir
+    from lcne.experiments.results import check_output_dir, commit_files
 
     check_output_dir(Path(args.out).parent)  # before any work: writable
     if args.figure:
@@ -49,15 +49,7 @@ def _cmd_report(args) -> int:
     datasets = [_load(p) for p in args.results]
     text = build_report(datasets, convention=args.convention, alpha=args.alpha, title=args.title)
     out = Path(args.out)
-    with atomic_path(out) as tmp:
-        Path(tmp).write_text(text)
-    print(f"report: {out}")
-    if args.figure:
-        from lcne.analysis.figure_io import save_figure
-        from lcne.analysis.study_figure import study_figure
-
-        paths = save_figure(study_figure(datasets, convention=args.convention), args.figure)
-        print("figure: " + ", ".join(str(p) for p in paths))
+    pages = {out: text}
     if args.html:
         body = html.escape(text)
         page = f"<!doctype html><meta charset='utf-8'><title>{html.escape(args.title)}</title><pre>{body}</pre>"
@@ -68,7 +60,17 @@ def _cmd_report(args) -> int:
                 markdown.markdown(text, extensions=["tables"])
         except ImportError:
             pass
-        with atomic_path(out.with_suffix(".html")) as tmp:
-            Path(tmp).write_text(page)
+        pages[out.with_suffix(".html")] = page
+    with commit_files() as files:  # Markdown and HTML: both new or both old
+        for target, content in pages.items():
+            Path(files.temp(target)).write_text(content)
+    print(f"report: {out}")
+    if args.html:
         print(f"html:   {out.with_suffix('.html')}")
+    if args.figure:
+        from lcne.analysis.figure_io import save_figure
+        from lcne.analysis.study_figure import study_figure
+
+        paths = save_figure(study_figure(datasets, convention=args.convention), args.figure)
+        print("figure: " + ", ".join(str(p) for p in paths))
     return 0

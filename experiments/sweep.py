@@ -372,6 +372,14 @@ def _execute_dask(pending, scheduler, workers, bar):
             cluster.close()
 
 
+def _write_json(path: Path, value) -> None:
+    """Write ``value`` as indented JSON atomically (a killed sweep never leaves half a file)."""
+    from lcne.experiments.results import atomic_path
+
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
 def run_sweep(spec: SweepSpec, scheduler: Optional[str] = None, use_dask: bool = True,
               workers: Optional[int] = None, progress: bool = True) -> Dict:
     """Run (or resume) a sweep. Returns a summary dict with the batch files.
@@ -382,15 +390,14 @@ def run_sweep(spec: SweepSpec, scheduler: Optional[str] = None, use_dask: bool =
     _DATA_HASHES.clear()  # the data are hashed afresh once per sweep
     out = Path(spec.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "spec.json").write_text(json.dumps(asdict(spec), indent=2, default=str))
+    _write_json(out / "spec.json", asdict(spec))
     summary: Dict = {"out": str(out)}
     if spec.selection:
         tuning = expand(spec, eval_split="validation", seeds=spec.selection["seeds"])
         tpaths = _execute(tuning, out / "tuning", scheduler, use_dask, workers, progress)
         keys = sorted({*spec.grid, *(k for g in spec.per_optimizer.values() for k in g)})
         chosen = select_settings(tpaths, spec.selection["metric"], keys)
-        (out / "selection.json").write_text(json.dumps(
-            {f"{b}/{o}": s for (b, o), s in chosen.items()}, indent=2, sort_keys=True))
+        _write_json(out / "selection.json", {f"{b}/{o}": s for (b, o), s in chosen.items()})
         summary["selection"] = {f"{b}/{o}": s for (b, o), s in chosen.items()}
         summary["tuning_batches"] = [str(p) for p in tpaths]
         final = expand(spec, eval_split="test", only=chosen)

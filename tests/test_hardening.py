@@ -430,3 +430,23 @@ def test_validation_hold_out_of_too_little_data_is_refused():
         holdout_validation(ImageSet(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64), "tiny"))
     train, val = holdout_validation(ImageSet(np.zeros((4, 28, 28), np.uint8), np.array([0, 0, 1, 1]), "ok"))
     assert len(train) == 2 and len(val) == 2
+
+
+def test_report_markdown_and_html_are_written_as_one_unit(tmp_path, capsys, monkeypatch):
+    res = str(Path(__file__).resolve().parent / "data" / "results_v1_split-mnist.nc")
+    out = tmp_path / "report.md"
+    assert main(["report", res, "--out", str(out), "--html"]) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert set(before) == {"report.md", "report.html"}
+    real = Path.write_text
+
+    def fail_on_html(self, text, *args, **kwargs):
+        if self.suffix == ".html":
+            raise OSError(28, "No space left on device")
+        return real(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", fail_on_html)
+    assert main(["report", res, "--out", str(out), "--html", "--title", "new"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "report.html: cannot write (No space left on device)" in err[-1], err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # old pair intact, no temp
