@@ -66,13 +66,24 @@ def register(subparsers) -> None:
 
 def cmd_figures(args) -> int:
     """Handler of ``lcne figures``."""
-    from lcne.analysis.figure_set import make_figure_set
-    from lcne.analysis.gap_gain import relate, seed_statistics, switch_table, task_complexity
-    from lcne.analysis.results_io import load_results, run_info
-    from lcne.experiments.results import check_output_dir
+    from lcne.analysis.results_io import load_results
+    from lcne.experiments.results import check_output_dir, commit_folder
 
     out = check_output_dir(args.out)  # before any work: writable
     datasets = load_results(args.results)
+    with commit_folder(out) as stage:  # figures and tables: all new or all old
+        paths = _write_figures(args, datasets, stage)
+    for p in paths:
+        print(out / p.relative_to(stage))
+    return 0
+
+
+def _write_figures(args, datasets, out) -> list:
+    """The figure set and the numbers behind it, written into ``out``; returns the paths."""
+    from lcne.analysis.figure_set import make_figure_set
+    from lcne.analysis.gap_gain import relate, seed_statistics, switch_table, task_complexity
+    from lcne.analysis.results_io import run_info
+
     paths = make_figure_set(datasets, out, formats=args.format, method=args.method,
                             ms_per_iteration=args.ms_per_iteration, convention=args.convention)
     # the numbers behind the figures
@@ -104,16 +115,14 @@ def cmd_figures(args) -> int:
     if tc_rows:
         pd.DataFrame(tc_rows).to_csv(out / "task_complexity.csv", index=False, float_format="%.6g")
         written.append(out / "task_complexity.csv")
-    for p in list(paths) + written:
-        print(p)
-    return 0
+    return list(paths) + written
 
 
 def cmd_compare_bio(args) -> int:
     """Handler of ``lcne compare-bio``."""
     from lcne.analysis.biology import compare_to_biology, load_nwb_curve, load_reference_file
     from lcne.analysis.results_io import load_results
-    from lcne.experiments.results import check_output_dir
+    from lcne.experiments.results import check_output_dir, commit_folder
 
     if args.out:
         check_output_dir(args.out)  # before any work: writable
@@ -130,10 +139,10 @@ def cmd_compare_bio(args) -> int:
         from lcne.analysis.figure_io import save_figure
 
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        cmp.table.to_csv(out / "comparison.csv", index=False, float_format="%.6g")
-        (out / "time_mapping.json").write_text(json.dumps(cmp.mapping.to_dict(), indent=2) + "\n")
-        paths = save_figure(fig_biology(cmp), out / "biology", args.format)
-        for p in [out / "comparison.csv", out / "time_mapping.json", *paths]:
-            print(p)
+        with commit_folder(out) as stage:  # table, mapping and figure: all new or all old
+            cmp.table.to_csv(stage / "comparison.csv", index=False, float_format="%.6g")
+            (stage / "time_mapping.json").write_text(json.dumps(cmp.mapping.to_dict(), indent=2) + "\n")
+            paths = save_figure(fig_biology(cmp), stage / "biology", args.format)
+        for p in [stage / "comparison.csv", stage / "time_mapping.json", *paths]:
+            print(out / p.relative_to(stage))
     return 0

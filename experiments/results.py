@@ -27,6 +27,7 @@ from lcne.analysis.schema import (
     RUN_DIMS,
     SCHEMA_VERSION,
     VERSION_ATTR,
+    is_temporary,
     temp_prefix,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "atomic_path",
     "check_output_dir",
     "commit_files",
+    "commit_folder",
     "concat_methods",
     "config_hash",
     "record_to_dataset",
@@ -258,6 +260,37 @@ def commit_files():
         for tmp, _ in files.items:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def commit_folder(out):
+    """Write a command's files into a hidden staging folder inside ``out``, then move them
+    into ``out`` as one unit (:func:`commit_files`): all new or all old.
+
+    Yields the staging folder; write every file under it with the path it should have
+    relative to ``out``. On an error or an interruption the staging folder is removed and
+    the files already in ``out`` are untouched; an ``OSError`` becomes one
+    :class:`OutputError` line naming the file.
+    """
+    import shutil
+
+    from lcne.experiments.errors import OutputError
+
+    out = Path(out)
+    stage = Path(tempfile.mkdtemp(prefix=temp_prefix("staging"), dir=out))
+    try:
+        with commit_files() as files:
+            try:
+                yield stage
+            except OSError as exc:
+                raise OutputError(f"{exc.filename or out}: cannot write ({exc.strerror or exc})") from None
+            for f in sorted(stage.rglob("*")):
+                if f.is_file() and not is_temporary(f.name):
+                    target = out / f.relative_to(stage)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    files.adopt(f, target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def config_hash(config_json: str) -> str:

@@ -450,3 +450,26 @@ def test_report_markdown_and_html_are_written_as_one_unit(tmp_path, capsys, monk
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "report.html: cannot write (No space left on device)" in err[-1], err
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # old pair intact, no temp
+
+
+def test_figures_are_written_as_one_unit(tmp_path, capsys, monkeypatch):
+    res = str(Path(__file__).resolve().parent / "data" / "results_v1_split-mnist.nc")
+    out = tmp_path / "figs"
+    assert main(["figures", res, "--out", str(out), "--format", "png"]) == 0
+    printed = capsys.readouterr().out.split()
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert "switch_table.csv" in before and any(n.endswith(".png") for n in before)
+    assert sorted(Path(p).name for p in printed) == sorted(before)  # printed paths are the final ones
+    import pandas as pd
+
+    def full_disk(self, path, *args, **kwargs):
+        if str(path).endswith("seed_statistics.csv"):  # late: the figures are already drawn
+            raise OSError(28, "No space left on device", str(path))
+        return real(self, path, *args, **kwargs)
+
+    real = pd.DataFrame.to_csv
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
+    assert main(["figures", res, "--out", str(out), "--format", "png"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "seed_statistics.csv: cannot write (No space left on device)" in err[0], err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # old set intact, no staging left
