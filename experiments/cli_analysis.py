@@ -69,7 +69,7 @@ def cmd_figures(args) -> int:
     from lcne.analysis.results_io import load_results
     from lcne.experiments.results import check_output_dir, commit_folder
 
-    out = check_output_dir(args.out)  # before any work: writable
+    out = check_output_dir(args.out, need_bytes=20 * 2**20)  # before any work: writable, ~20 MB free
     datasets = load_results(args.results)
     with commit_folder(out) as stage:  # figures and tables: all new or all old
         paths = _write_figures(args, datasets, stage)
@@ -125,7 +125,7 @@ def cmd_compare_bio(args) -> int:
     from lcne.experiments.results import check_output_dir, commit_folder
 
     if args.out:
-        check_output_dir(args.out)  # before any work: writable
+        check_output_dir(args.out, need_bytes=5 * 2**20)  # before any work: writable, ~5 MB free
     datasets = load_results(args.results)
     users = [load_reference_file(p) for p in args.reference]
     for spec in args.nwb:

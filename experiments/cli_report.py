@@ -43,7 +43,7 @@ def _cmd_report(args) -> int:
     from lcne.analysis.report import build_report
     from lcne.experiments.results import check_output_dir, commit_files
 
-    check_output_dir(Path(args.out).parent)  # before any work: writable
+    check_output_dir(Path(args.out).parent, need_bytes=2**20)  # before any work: writable, ~1 MB free
     if args.figure:
         check_output_dir(Path(args.figure).parent)
     datasets = [_load(p) for p in args.results]

@@ -192,7 +192,7 @@ def cmd_export_mnist(args) -> int:
     from lcne.experiments.datasets import load_mnist, save_mnist_idx
     from lcne.experiments.results import check_output_dir
 
-    check_output_dir(args.out)  # before reading the data: writable
+    check_output_dir(args.out, need_bytes=60 * 2**20)  # before reading: writable, room for full MNIST
     train, test = load_mnist(args.data_dir)
     out = save_mnist_idx(train, test, args.out, compress=args.gzip)
     print(f"{len(train)} training and {len(test)} test images ({train.source}) written to {out}")

@@ -108,7 +108,7 @@ def cmd_validate_spiking(args) -> int:
         raise ConfigError(str(exc)) from None
     from lcne.experiments.results import check_output_dir
 
-    check_output_dir(args.out)  # before the simulation: writable
+    check_output_dir(args.out, need_bytes=50 * 2**20)  # before the simulation: writable, ~50 MB free
     comparison = None
     if args.results:
         from lcne.analysis.results_io import open_results

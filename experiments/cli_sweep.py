@@ -51,7 +51,7 @@ def _cmd_sweep(args) -> int:
         return 0
     from lcne.experiments.results import check_output_dir
 
-    check_output_dir(spec.out)  # before any batch runs: writable
+    check_output_dir(spec.out, need_bytes=5 * 2**20)  # before any batch runs: writable, room for one batch
     use_dask = not args.no_dask
     if use_dask:
         try:

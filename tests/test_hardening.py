@@ -418,6 +418,28 @@ def test_every_writing_command_checks_its_output_before_work(tmp_path, capsys, a
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "spec.yaml"]  # nothing was written
 
 
+@pytest.mark.parametrize("argv", [
+    ["figures", "{res}", "--out", "{out}"],
+    ["compare-bio", "{res}", "--out", "{out}"],
+    ["report", "{res}", "--out", "{out}/report.md"],
+    ["export-mnist", "{out}"],
+    ["sweep", "{spec}", "--no-dask", "--out", "{out}"],
+])
+def test_every_writing_command_checks_free_space_before_work(tmp_path, capsys, monkeypatch, argv):
+    import shutil
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("benchmarks: [split-mnist]\noptimizers: [sgd]\nseeds: [1]\nbase: {iterations: 1}\n")
+    res = Path(__file__).resolve().parent / "data" / "results_v1_split-mnist.nc"
+    real = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: real(p)._replace(free=1000))  # an almost full disk
+    args = [a.format(res=res, out=tmp_path / "out", spec=spec) for a in argv]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "1000 bytes free" in err[0], err
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]  # nothing written
+
+
 def test_validation_hold_out_of_too_little_data_is_refused():
     from lcne.experiments.datasets.mnist import ImageSet
     from lcne.experiments.errors import DataError
