@@ -15,7 +15,7 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 import numpy as np
 import xarray as xr
 
-from lcne.analysis.metrics import stability_metrics
+from lcne.analysis.metrics import finite_curves, stability_metrics
 from lcne.analysis.results_io import open_results
 from lcne.analysis.schema import METHOD_DIM
 from lcne.analysis.vocabulary import SUMMARY_METRICS, metric
@@ -28,12 +28,13 @@ SELECTION_METRICS = {key: metric(key).better for key in SUMMARY_METRICS}
 
 
 def score_methods(ds: xr.Dataset, metric: str) -> Dict[str, float]:
-    """Seed-mean ``metric`` of the task-1 curve per method (NaN when no seed is finite)."""
+    """Seed-mean ``metric`` of the task-1 curve per method over the runs that did not
+    diverge (:func:`lcne.analysis.metrics.finite_curves`); NaN when every run diverged."""
     ipt = int(ds.attrs["iterations_per_task"])
     out = {}
     for method in ds[METHOD_DIM].values:
-        curves = ds["accuracy"].sel({METHOD_DIM: method, "eval_task": 1}).transpose("seed", "iteration").values
-        vals = [stability_metrics(c, ipt)[metric] for c in curves if np.all(np.isfinite(c))]
+        _, curves, _ = finite_curves(ds, str(method))
+        vals = [stability_metrics(c, ipt)[metric] for c in curves]
         out[str(method)] = float(np.mean(vals)) if vals else np.nan
     return out
 
