@@ -27,7 +27,8 @@ FIELD_KINDS = {
     "eta": "number", "gamma": "number", "g0": "number", "batch_size": "int", "lc": "name",
     "uncertainty": "name", "lc_params": "params", "uncertainty_params": "params", "gain_target": "name",
     "fixed_gain": "number", "eval_split": "name", "eval_tasks": "name", "data_dir": "path", "device": "name",
-    "out": "path",
+    "out": "path", "eval_schedule": "name", "eval_subset": "int", "eval_precision": "name", "rotation": "name",
+    "method_params": "params",
 }
 
 
@@ -113,6 +114,19 @@ class RunConfig:
     fixed_gain: Optional[float] = None
     eval_split: str = "test"
     eval_tasks: str = "seen"
+    #: when to evaluate: ``"every"`` (every iteration, the default) or a schedule spec
+    #: (:mod:`lcne.experiments.eval_schedule`); iterations not evaluated are NaN
+    eval_schedule: str = "every"
+    #: test images per task in a fixed stratified subset drawn once per run from its seed
+    #: (``None``: the whole test set of each task)
+    eval_subset: Optional[int] = None
+    #: arithmetic of the evaluation forward passes: ``"fp32"`` (exact) or ``"bf16"``
+    eval_precision: str = "fp32"
+    #: interpolation of the rotated benchmarks: ``"nearest"`` (the authors') or ``"bilinear"``
+    rotation: str = "nearest"
+    #: parameters of the methods that take some (``weight-ema``: ``ema_decay``; ``lr-rewarm``:
+    #: ``rewarm_drop``, ``rewarm_iters``), see :mod:`lcne.experiments.methods`
+    method_params: Dict[str, float] = field(default_factory=dict)
     data_dir: Optional[str] = None
     device: str = "cpu"
     out: str = "results"
@@ -180,6 +194,10 @@ class RunConfig:
         _check_name("gain_target", self.gain_target, GAIN_TARGETS)
         _check_name("eval_split", self.eval_split, ("test", "validation"))
         _check_name("eval_tasks", self.eval_tasks, ("seen", "first"))
+        _check_name("eval_precision", self.eval_precision, ("fp32", "bf16"))
+        _check_name("rotation", self.rotation, ("nearest", "bilinear"))
+        if self.eval_subset is not None:
+            _positive_int("eval_subset", self.eval_subset)
         for group in ("lc_params", "uncertainty_params"):
             for k, v in getattr(self, group).items():
                 if not isinstance(v, (int, float, str, bool)):

@@ -16,6 +16,7 @@ rounding of the batched matmuls).
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence
 
@@ -117,6 +118,10 @@ def train_joint(
     max_gain: float = 1e3,
     eval_chunk: int = 2000,
     eval_tasks: str = "seen",
+    eval_mask: Optional[np.ndarray] = None,
+    lr_power: Optional[torch.Tensor] = None,
+    lr_factor: Optional[Callable[[int, int], torch.Tensor]] = None,
+    weight_average=None,
 ) -> RunRecord:
     """Train ``model`` (``n_runs`` copies) through every context of ``stream``.
 
@@ -141,6 +146,20 @@ def train_joint(
     eval_tasks : {"seen", "first"}
         Evaluate on every task seen so far (default) or on task 1 only (the authors'
         protocol; cheaper -- the other tasks stay NaN).
+    eval_mask : bool array (iterations_total,), optional
+        Evaluate after iteration t only where ``eval_mask[t]`` (an evaluation schedule,
+        :mod:`lcne.experiments.eval_schedule`); accuracy and loss stay NaN elsewhere
+        (never forward-filled). ``None``: every iteration.
+    lr_power : float tensor (n_runs,), optional
+        For the ``lr_from_gain`` runs, the learning rate is multiplied by g(t) ** power
+        (default power 1; ``lr-replay`` uses 2, the effective step of a gained layer).
+    lr_factor : callable ``(t, i) -> tensor (n_runs,)``, optional
+        A further factor on every run's learning rate at global iteration t, iteration
+        i within the current context (``lr-rewarm``'s drop-and-ramp schedule).
+    weight_average : object, optional
+        Keeps averaged weights of some runs (``weight-ema``): ``update(model)`` is called
+        after every optimizer step and ``swap(model)`` is a context manager inside which
+        the model holds the averaged weights of those runs; evaluation runs inside it.
     max_gain : float
         A run whose gain exceeds this, or whose loss, logits or gain stop being finite,
         is marked diverged at that iteration: its curves are NaN from there on, its
@@ -160,14 +179,19 @@ def train_joint(
     lr_runs = None if lr_from_gain is None else torch.as_tensor(lr_from_gain, dtype=torch.bool)
     ones = torch.ones(n_runs)
 
+    if eval_mask is not None:
+        eval_mask = np.asarray(eval_mask, dtype=bool)
+        if eval_mask.shape != (T,):
+            raise ValueError(f"eval_mask must have shape ({T},) (one entry per iteration), got {eval_mask.shape}")
     eval_cache: dict = {}  # test inputs prepared once per evaluated range, not per iteration
     t = 0
+    power = None if lr_power is None else torch.as_tensor(lr_power, dtype=torch.float32)
     for context in range(1, K + 1):
         pool = stream.train_pool(context).to(device)
         model.train()
         if reset_on_switch is not None and context > 1:
             optimizer.reset(torch.as_tensor(reset_on_switch, dtype=torch.bool))
-        for _ in range(iterations_per_task):
+        for i_ctx in range(iterations_per_task):
             picks = torch.stack(
                 [torch.randint(len(pool), (batch_size,), generator=g) for g in generators]
             ).to(device)
@@ -190,18 +214,28 @@ def train_joint(
             if bad.any():
                 diverged_at[bad.numpy()] = t
                 alive &= ~bad
-            lr_scale = torch.where(lr_runs, g_t.float(), ones) if lr_runs is not None else ones
-            if lr_runs is not None or not alive.all():
+            if lr_runs is not None:
+                g_lr = g_t.float() if power is None else g_t.float() ** power
+                lr_scale = torch.where(lr_runs, g_lr, ones)
+            else:
+                lr_scale = ones
+            if lr_factor is not None:
+                lr_scale = lr_scale * torch.as_tensor(lr_factor(t, i_ctx), dtype=torch.float32)
+            if lr_runs is not None or lr_factor is not None or not alive.all():
                 optimizer.step(lr_scale=torch.where(alive, lr_scale, torch.zeros(n_runs)).to(device))
             else:
                 optimizer.step()
+            if weight_average is not None:
+                weight_average.update(model)
 
             logits, per_sample = logits.detach(), per_sample.detach()
             drive = signal(logits, per_sample)
-            k_eval = context if eval_tasks == "seen" else 1
-            a, l = evaluate(model, stream, k_eval, gain, device, eval_chunk, eval_cache)
-            acc[:, t, :k_eval] = a.cpu().numpy()
-            loss[:, t, :k_eval] = l.cpu().numpy()
+            if eval_mask is None or eval_mask[t]:
+                k_eval = context if eval_tasks == "seen" else 1
+                with (weight_average.swap(model) if weight_average is not None else contextlib.nullcontext()):
+                    a, l = evaluate(model, stream, k_eval, gain, device, eval_chunk, eval_cache)
+                acc[:, t, :k_eval] = a.cpu().numpy()
+                loss[:, t, :k_eval] = l.cpu().numpy()
             rec["gain"][:, t] = gain.cpu().numpy()
             rec["entropy"][:, t] = softmax_entropy(logits).cpu().numpy()
             rec["drive"][:, t] = drive.cpu().numpy()
