@@ -126,6 +126,17 @@ PREDICTIONS: Dict[str, Tuple[float, float, str, str]] = {
         "strong population synchrony during robust phasic responses: Aston-Jones & Bloom 1981b "
         "(J Neurosci 1:887); measured as chi in the response windows over chi in the quiet windows "
         "(default cells); the factor 2 is ours"),
+    "pause_vs_burst_size": (
+        0.0, 1.0, "rho_lo95",
+        "the post-stimulus hyperpolarisation of LC neurons grows with the number of action potentials in the "
+        "preceding train: Osmanovic & Shefner 1993 (J Physiol 469:89-109), abstract point 2; that "
+        "hyperpolarisation is what silences the cell after activation (post-activation inhibition of firing: "
+        "Aghajanian, Vandermaelen & Andrade 1983, Brain Res 273:237-243, abstract). Measured per cell and "
+        "trial, default cells plus a pulse-amplitude sweep (burst_input_pA): Spearman rho between the number "
+        "of evoked spikes and the silence from the last evoked spike to the cell's next spike, within each "
+        "amplitude level, combined over levels (Fisher z weighted by n - 3); value = lower end of its 95% "
+        "confidence interval (standard error of z 1.06/sqrt(n - 3): Fieller, Hartley & Pearson 1957, "
+        "Biometrika 44:470). Passes when the increase is significant at 95%; no magnitude threshold of ours"),
 }
 
 
