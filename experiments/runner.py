@@ -200,7 +200,7 @@ def run_experiment(
     """Train every method in ``config`` over all seeds and return the results Dataset."""
     cfg = config.resolved()
     if stream is None:
-        stream = build_stream(cfg.benchmark, cfg.data_dir, cfg.eval_split)
+        stream = build_stream(cfg.benchmark, cfg.data_dir, cfg.eval_split, rotation=cfg.rotation)
     batches = plan_batches(cfg)
     T = cfg.iterations * stream.n_tasks
     bar = None
@@ -229,4 +229,5 @@ def run_experiment(
     ds = concat_methods(parts)
     ran = controllers_json({method_label(m, cfg): configs[m] for m in cfg.optimizers})
     return finish_attrs(ds, cfg.to_json(), cfg.benchmark, cfg.iterations,
-                        {"data_source": stream.source, "controllers": ran})
+                        {"data_source": stream.source, "controllers": ran, "dataset": stream.dataset,
+                         "data_files": json.dumps(stream.data_files, sort_keys=True)})

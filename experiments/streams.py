@@ -11,19 +11,31 @@ authors' code, github.com/alejandrorg00/ngm-sgd_project; ``docs/protocol.md``):
 * ``split-mnist``: 5 cumulative contexts {0,1}, {0-3}, ..., {0-9}; task k = digits
   {2k-2, 2k-1}; 10-way head; 200 iterations per context; eta = 0.4.
 * ``permuted-mnist``: 3 contexts: identity, p1, p2 (RandomState(42)); 200 it.; eta = 0.3.
-* ``rotated-mnist``: 3 contexts: 0, 80, 160 degrees; 400 it.; eta = 0.5.
+* ``rotated-mnist``: 3 contexts: 0, 80, 160 degrees; 400 it.; eta = 0.5. Rotation with
+  nearest-neighbour interpolation, the authors' (``rotation="bilinear"`` as an option).
+* ``split-fashion-mnist``, ``permuted-fashion-mnist``, ``rotated-fashion-mnist``: the same
+  task structures, iterations, batch size and default eta on Fashion-MNIST (Xiao, Rasul &
+  Vollgraf 2017, arXiv:1708.07747; class pairs {T-shirt, trouser}, {pullover, dress}, ...),
+  normalised with its own training-set mean 0.2860 and sd 0.3530; files from
+  ``/usr/share/datasets/fashion-mnist`` (package ``dataset-fashion-mnist``) or ``--data-dir``
+  (``docs/fashion-mnist.md``).
+
+Every stream names its data: ``dataset`` and ``data_files`` (``{path: sha256}``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 import torch
 
+from lcne.experiments.datasets.fashion import load_fashion_mnist
 from lcne.experiments.datasets.mnist import ImageSet, load_mnist
-from lcne.experiments.errors import DataError
-from lcne.experiments.transforms import normalise_mnist, permutations, rotate, to_float
+from lcne.experiments.errors import ConfigError, DataError
+from lcne.experiments.transforms import (FASHION_MNIST_MEAN, FASHION_MNIST_STD, MNIST_MEAN, MNIST_STD, ROTATION_MODES,
+                                         normalise, permutations, rotate, to_float)
 
 __all__ = ["JointTrainingStream", "BenchmarkSpec", "BENCHMARKS", "build_stream", "check_stream", "holdout_validation"]
 
@@ -41,6 +53,10 @@ class JointTrainingStream:
     train_task, test_task : Tensor (N,) int64, 1-based task of each sample
         (the test arrays are sorted by task, so tasks 1..k are a prefix)
     n_tasks, n_classes : int
+    source : str, a description of the data (``"IDX files in DIR"``, ...)
+    dataset : str, the data set's name (``"mnist"``, ``"fashion-mnist"``, ``"CIFAR-10"``, ...)
+    data_files : dict, ``{path: sha256}`` (64 hex digits) of the files read; empty for data
+        built in memory and for the image benchmarks
     """
 
     name: str
@@ -53,6 +69,8 @@ class JointTrainingStream:
     n_tasks: int
     n_classes: int
     source: str = ""
+    dataset: str = ""
+    data_files: Dict[str, str] = field(default_factory=dict)
     #: images stored as uint8 are turned into network input by these (None: stored as input)
     train_transform: Optional[Callable] = field(default=None, repr=False)
     eval_transform: Optional[Callable] = field(default=None, repr=False)
@@ -77,30 +95,44 @@ class JointTrainingStream:
         return torch.bincount(self.test_task - 1, minlength=self.n_tasks)
 
 
-def _flat(x: torch.Tensor) -> torch.Tensor:
-    return normalise_mnist(x).reshape(x.shape[0], -1).contiguous()
+#: (mean, sd) of pixel/255 over each data set's training images (``transforms``)
+MNIST_NORM = (MNIST_MEAN, MNIST_STD)
+FASHION_MNIST_NORM = (FASHION_MNIST_MEAN, FASHION_MNIST_STD)
 
 
-def _split_mnist(train: ImageSet, test: ImageSet) -> JointTrainingStream:
+def _flat(x: torch.Tensor, norm: Tuple[float, float]) -> torch.Tensor:
+    return normalise(x, *norm).reshape(x.shape[0], -1).contiguous()
+
+
+def _data_files(train: ImageSet, test: ImageSet) -> Dict[str, str]:
+    return {**train.files, **test.files}
+
+
+def _split_stream(train: ImageSet, test: ImageSet, rotation: str = "nearest", *, name: str = "split-mnist",
+                  dataset: str = "mnist", norm: Tuple[float, float] = MNIST_NORM) -> JointTrainingStream:
+    """Class-incremental: task k = classes {2k-2, 2k-1}, 5 tasks, 10-way head
+    (``rotation`` is not used)."""
     def task_of(labels):
         return torch.from_numpy(labels // 2 + 1)
 
     order = np.argsort(test.labels // 2, kind="stable")
     return JointTrainingStream(
-        name="split-mnist",
-        train_x=_flat(to_float(train.images)),
+        name=name,
+        train_x=_flat(to_float(train.images), norm),
         train_y=torch.from_numpy(train.labels),
         train_task=task_of(train.labels),
-        test_x=_flat(to_float(test.images[order])),
+        test_x=_flat(to_float(test.images[order]), norm),
         test_y=torch.from_numpy(test.labels[order]),
         test_task=task_of(test.labels[order]),
         n_tasks=5,
         n_classes=10,
         source=train.source,
+        dataset=dataset,
+        data_files=_data_files(train, test),
     )
 
 
-def _domain_stream(name, train: ImageSet, test: ImageSet, variants) -> JointTrainingStream:
+def _domain_stream(name, train: ImageSet, test: ImageSet, variants, dataset: str) -> JointTrainingStream:
     """Stack one transformed copy of train and test per task (domain-incremental)."""
     xs, ys, ts, txs, tys, tts = [], [], [], [], [], []
     base_tr, base_te = to_float(train.images), to_float(test.images)
@@ -122,25 +154,37 @@ def _domain_stream(name, train: ImageSet, test: ImageSet, variants) -> JointTrai
         n_tasks=len(variants),
         n_classes=10,
         source=train.source,
+        dataset=dataset,
+        data_files=_data_files(train, test),
     )
 
 
-def _permuted_mnist(train, test, n_tasks: int = 3, seed: int = 42):
+def _permuted_stream(train: ImageSet, test: ImageSet, rotation: str = "nearest", *, name: str = "permuted-mnist",
+                     dataset: str = "mnist", norm: Tuple[float, float] = MNIST_NORM, n_tasks: int = 3,
+                     seed: int = 42) -> JointTrainingStream:
+    """Domain-incremental: task 1 the images as they are, task k >= 2 the (k-1)-th pixel
+    permutation of ``RandomState(seed)`` (``rotation`` is not used)."""
     perms = [None] + permutations(28 * 28, n_tasks - 1, seed)
 
     def make(p):
         def transform(x):
-            flat = _flat(x)
+            flat = _flat(x, norm)
             return flat if p is None else flat[:, torch.from_numpy(p)].contiguous()
 
         return transform
 
-    return _domain_stream("permuted-mnist", train, test, [make(p) for p in perms])
+    return _domain_stream(name, train, test, [make(p) for p in perms], dataset)
 
 
-def _rotated_mnist(train, test, angles=(0.0, 80.0, 160.0)):
+def _rotated_stream(train: ImageSet, test: ImageSet, rotation: str = "nearest", *, name: str = "rotated-mnist",
+                    dataset: str = "mnist", norm: Tuple[float, float] = MNIST_NORM,
+                    angles=(0.0, 80.0, 160.0)) -> JointTrainingStream:
+    """Domain-incremental: task k = the images rotated counter-clockwise by ``angles[k-1]``
+    degrees about their centre, interpolated with ``rotation`` (``"nearest"``, the
+    authors', or ``"bilinear"``; :func:`~lcne.experiments.transforms.rotate`), zero fill,
+    then normalised."""
     return _domain_stream(
-        "rotated-mnist", train, test, [lambda x, a=a: _flat(rotate(x, a)) for a in angles]
+        name, train, test, [lambda x, a=a: _flat(rotate(x, a, mode=rotation), norm) for a in angles], dataset
     )
 
 
@@ -148,12 +192,17 @@ def _rotated_mnist(train, test, angles=(0.0, 80.0, 160.0)):
 class BenchmarkSpec:
     """A benchmark's stream builder, its network and the paper's defaults for it.
 
-    ``dataset`` is ``"mnist"`` (embedded subset or IDX files; ``build(train, test)``) or
-    ``"image"`` (CIFAR / mini-ImageNet files under ``--data-dir``, see
+    ``dataset`` says which data the benchmark reads: ``"mnist"`` (the embedded subset, or
+    the IDX files in ``--data-dir``), ``"fashion-mnist"`` (the IDX files in
+    ``/usr/share/datasets/fashion-mnist`` or ``--data-dir``; ``build(train, test, rotation)``
+    for both) or ``"image"`` (CIFAR / mini-ImageNet files under ``--data-dir``, see
     :mod:`lcne.experiments.datasets`). ``model`` is ``"mlp"`` or ``"resnet"``.
+    ``iterations_per_task``: training iterations per context; ``eta``: the paper's burst
+    scale per nat (the Fashion-MNIST benchmarks take their MNIST counterpart's value; see
+    ``docs/fashion-mnist.md``).
     """
 
-    build: Optional[Callable[[ImageSet, ImageSet], JointTrainingStream]]
+    build: Optional[Callable[..., JointTrainingStream]]
     iterations_per_task: int
     eta: float
     batch_size: int = 128
@@ -163,10 +212,20 @@ class BenchmarkSpec:
     in_size: int = 28
 
 
+def _grey_benchmarks(suffix: str, dataset: str, norm: Tuple[float, float]) -> Dict[str, BenchmarkSpec]:
+    """Split / Permuted / Rotated on one 28x28 grey data set (the paper's iterations and eta)."""
+    def spec(builder, kind, iterations, eta):
+        name = f"{kind}-{suffix}"
+        return name, BenchmarkSpec(partial(builder, name=name, dataset=dataset, norm=norm),
+                                   iterations_per_task=iterations, eta=eta, dataset=dataset)
+
+    return dict([spec(_split_stream, "split", 200, 0.4), spec(_permuted_stream, "permuted", 200, 0.3),
+                 spec(_rotated_stream, "rotated", 400, 0.5)])
+
+
 BENCHMARKS: Dict[str, BenchmarkSpec] = {
-    "split-mnist": BenchmarkSpec(_split_mnist, iterations_per_task=200, eta=0.4),
-    "permuted-mnist": BenchmarkSpec(_permuted_mnist, iterations_per_task=200, eta=0.3),
-    "rotated-mnist": BenchmarkSpec(_rotated_mnist, iterations_per_task=400, eta=0.5),
+    **_grey_benchmarks("mnist", "mnist", MNIST_NORM),
+    **_grey_benchmarks("fashion-mnist", "fashion-mnist", FASHION_MNIST_NORM),
 }
 
 
@@ -217,6 +276,7 @@ def _image_stream(name: str, data_dir, eval_split: str) -> JointTrainingStream:
         n_tasks=tasks.n_tasks,
         n_classes=tasks.n_classes,
         source=f"{dataset.name} files in {data_dir}",
+        dataset=dataset.name,
         train_transform=TrainAugmentation.named(ib.normalization, padding=ib.crop_padding),
         eval_transform=EvalTransform.named(ib.normalization),
     )
@@ -250,8 +310,8 @@ def holdout_validation(train: ImageSet, fraction: float = 1 / 6) -> Tuple[ImageS
     keep, held = np.sort(np.concatenate(keep)), np.sort(np.concatenate(held))
     src = train.source + f" (validation hold-out {fraction:.3g})"
     return (
-        ImageSet(train.images[keep], train.labels[keep], src),
-        ImageSet(train.images[held], train.labels[held], src),
+        ImageSet(train.images[keep], train.labels[keep], src, dict(train.files)),
+        ImageSet(train.images[held], train.labels[held], src, dict(train.files)),
     )
 
 
@@ -273,29 +333,32 @@ def check_stream(stream: JointTrainingStream) -> JointTrainingStream:
     return stream
 
 
-def build_stream(benchmark: str, data_dir: Optional[str] = None, eval_split: str = "test") -> JointTrainingStream:
+def build_stream(benchmark: str, data_dir: Optional[str] = None, eval_split: str = "test",
+                 rotation: str = "nearest") -> JointTrainingStream:
     """Load the data and build the stream of a registered benchmark.
 
-    ``eval_split="validation"`` evaluates on a stratified hold-out of the training set
-    instead of the test set (for hyperparameter selection).
+    ``data_dir``: the data files (``None``: the embedded MNIST subset for the MNIST
+    benchmarks, ``/usr/share/datasets/fashion-mnist`` for the Fashion-MNIST ones; required
+    for the image benchmarks). ``eval_split="validation"`` evaluates on a stratified
+    hold-out of the training set instead of the test set (for hyperparameter selection).
+    ``rotation``: interpolation of the rotated benchmarks, ``"nearest"`` (the authors') or
+    ``"bilinear"``; the other benchmarks ignore it.
     """
     spec = BENCHMARKS[benchmark]
+    if rotation not in ROTATION_MODES:
+        raise ConfigError(f"rotation: unknown value {rotation!r}; allowed: {', '.join(ROTATION_MODES)}")
     if spec.dataset == "image":
         if data_dir is None:
-            from lcne.experiments.errors import ConfigError
-
             raise ConfigError(f"data_dir: {benchmark} needs --data-dir pointing at the dataset files (see docs/cifar.md)")
         if eval_split not in ("test", "validation"):
             raise ValueError(f"eval_split must be 'test' or 'validation', got {eval_split!r}")
         return check_stream(_image_stream(benchmark, data_dir, eval_split))
-    train, test = load_mnist(data_dir)
+    train, test = load_fashion_mnist(data_dir) if spec.dataset == "fashion-mnist" else load_mnist(data_dir)
     if eval_split == "validation":
         train, test = holdout_validation(train)
     elif eval_split != "test":
         raise ValueError(f"eval_split must be 'test' or 'validation', got {eval_split!r}")
     if len(train) == 0 or len(test) == 0:
-        from lcne.experiments.errors import DataError
-
         raise DataError(f"{benchmark} ({train.source}): {len(train)} training and {len(test)} test samples; "
                         f"both must be non-empty")
-    return check_stream(spec.build(train, test))
+    return check_stream(spec.build(train, test, rotation=rotation))

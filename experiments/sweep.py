@@ -221,10 +221,24 @@ def optimizer_configs(spec: SweepSpec, optimizer: str) -> List[Dict]:
     return combos
 
 
-def _data_files(data_dir: Optional[str]) -> List[Path]:
+def _data_files(data_dir: Optional[str], benchmark: Optional[str] = None) -> List[Path]:
     """The data files a batch reads: every regular, non-hidden file under ``data_dir``
-    (sorted), or the embedded MNIST subset when there is none."""
+    (sorted); without ``data_dir``, the benchmark's default data: the four Fashion-MNIST
+    IDX files in ``/usr/share/datasets/fashion-mnist`` for a Fashion-MNIST benchmark (none
+    when they are absent: the run itself then says how to get them), else the embedded
+    MNIST subset."""
     if data_dir is None:
+        from lcne.experiments.streams import BENCHMARKS
+
+        spec = BENCHMARKS.get(benchmark) if benchmark is not None else None
+        if spec is not None and spec.dataset == "fashion-mnist":
+            from lcne.experiments.datasets.fashion import fashion_mnist_files
+            from lcne.experiments.errors import DataError
+
+            try:
+                return sorted(Path(f) for f in fashion_mnist_files(None).values())
+            except DataError:
+                return []
         from lcne.experiments import datasets
 
         return sorted(Path(datasets.__file__).parent.glob("*.npz"))
@@ -236,13 +250,15 @@ def _data_files(data_dir: Optional[str]) -> List[Path]:
 _DATA_HASHES: Dict[tuple, str] = {}
 
 
-def data_hash(data_dir: Optional[str]) -> str:
-    """sha256 (16 hex digits) of the names and bytes of the data files (see :func:`_data_files`).
+def data_hash(data_dir: Optional[str], benchmark: Optional[str] = None) -> str:
+    """sha256 (16 hex digits) of the names and bytes of the data files that ``benchmark``
+    reads from ``data_dir`` (see :func:`_data_files`; without a benchmark, ``data_dir=None``
+    means the embedded MNIST subset).
 
     Computed from the bytes, never from sizes or times alone; within one process a
     result is reused while every file keeps its size, mtime and inode (one hash per sweep).
     """
-    files = _data_files(data_dir)
+    files = _data_files(data_dir, benchmark)
     stats = []
     for f in files:
         st = f.stat()
@@ -267,7 +283,7 @@ def batch_id(cfg: RunConfig) -> str:
     batch trained on other data."""
     d = asdict(cfg)
     d.pop("out", None)
-    d["data_hash"] = data_hash(cfg.data_dir)
+    d["data_hash"] = data_hash(cfg.data_dir, cfg.benchmark)
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 

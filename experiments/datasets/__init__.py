@@ -2,8 +2,12 @@
 benchmarks the user downloads themselves.
 
 * :func:`load_mnist`, :func:`load_embedded_mnist`, :func:`load_mnist_idx`,
-  :func:`save_mnist_idx` - MNIST (and Fashion-MNIST) images as :class:`ImageSet` pairs
-  (:mod:`lcne.experiments.datasets.mnist`).
+  :func:`load_idx_files`, :func:`save_mnist_idx` - MNIST (or any data set in its IDX format)
+  images as :class:`ImageSet` pairs (:mod:`lcne.experiments.datasets.mnist`).
+* :func:`load_fashion_mnist` - Fashion-MNIST from the Debian package's folder
+  (:data:`FASHION_MNIST_DIR`) or ``--data-dir``, counts and labels checked
+  (:mod:`lcne.experiments.datasets.fashion`).
+* :func:`file_sha256` - the digests every loader records in ``ImageSet.files``.
 * :func:`load_cifar10`, :func:`load_cifar100` - CIFAR python-pickle batches.
 * :func:`load_miniimagenet` - mini-ImageNet cache files (pickle or npz).
 * :func:`split_cifar10`, :func:`domain_cifar100`, :func:`split_miniimagenet` -
@@ -23,10 +27,12 @@ from .cifar_tasks import (
     split_cifar10,
     split_miniimagenet,
 )
+from .checksums import file_sha256
 from .errors import DataFileNotFoundError, DataFormatError
+from .fashion import FASHION_MNIST_DIR, load_fashion_mnist
 from .image_dataset import ImageDataset
 from .miniimagenet import load_miniimagenet
-from .mnist import ImageSet, load_embedded_mnist, load_mnist, load_mnist_idx, save_mnist_idx
+from .mnist import ImageSet, find_idx_files, load_embedded_mnist, load_idx_files, load_mnist, load_mnist_idx, save_mnist_idx
 from .safe_pickle import RestrictedUnpickler, safe_load_pickle
 
 __all__ = [
@@ -35,15 +41,20 @@ __all__ = [
     "ImageBenchmark",
     "DataFileNotFoundError",
     "DataFormatError",
+    "FASHION_MNIST_DIR",
     "ImageDataset",
     "ImageSet",
     "RestrictedUnpickler",
     "TaskSplit",
     "domain_cifar100",
+    "file_sha256",
+    "find_idx_files",
     "load_benchmark",
     "load_cifar10",
     "load_cifar100",
     "load_embedded_mnist",
+    "load_fashion_mnist",
+    "load_idx_files",
     "load_miniimagenet",
     "load_mnist",
     "load_mnist_idx",

