@@ -28,26 +28,55 @@ def _ds(bench="split-mnist", gaps=None, seeds=(1, 2, 3, 4, 5), ipt=4, T=3):
 def test_sign_flip_p_values_by_hand():
     t = paired_test(np.array([1.0, 2, 3, 4, 5]), np.zeros(5))
     assert t["mean"] == pytest.approx(3.0)
-    assert t["p_greater"] == pytest.approx(1 / 32)  # only the all-positive assignment is as large
-    assert t["p_less"] == pytest.approx(1.0)
+    # two-sided: the all-positive and the all-negative assignment are as large, 2 of 32
+    assert t["p"] == pytest.approx(2 / 32)
+    assert (t["k"], t["n"], t["ties"]) == (5, 5, 0)
+    # t interval by hand: sd = sqrt(2.5), t_{4, 0.975} = 2.7764451
+    half = 2.7764451 * np.sqrt(2.5) / np.sqrt(5)
+    assert (t["low"], t["high"]) == pytest.approx((3 - half, 3 + half), rel=1e-6)
     t = paired_test(np.array([1.0, -1.0]), np.zeros(2))
-    assert t["p_greater"] == pytest.approx(3 / 4) and t["p_less"] == pytest.approx(3 / 4)
+    assert t["p"] == pytest.approx(1.0) and t["k"] == 0  # mean 0: every assignment is as large
 
 
 def test_verdicts():
-    v = claim_verdicts(_ds())
-    v = v[v["metric"] == "avg_sg"].set_index("b")
-    assert v.loc["msgd", "verdict"] == "reproduced"  # NGM gap smaller for all five seeds
-    assert v.loc["msgd", "p"] == pytest.approx(1 / 32)
-    assert v.loc["sgd", "verdict"] == "inconclusive"  # mixed signs
-    flipped = _ds(gaps={"ngm": [0.3] * 5, "msgd": [0.1] * 5})
-    assert claim_verdicts(flipped).iloc[0]["verdict"] == "not reproduced"
+    # 5 seeds: the smallest two-sided p is 2/32 = 0.0625, so nothing can be reproduced
+    v = claim_verdicts(_ds()).set_index(["metric", "b"])
+    assert set(v["verdict"]) == {"no difference detected"}
+    assert v.loc[("avg_sg", "msgd"), "p"] == pytest.approx(2 / 32) and v.loc[("avg_sg", "msgd"), "k"] == 5
+    # 8 seeds: p = 2/256 per claim; 4 claims run (ngm vs msgd: avg-SG, avg-ACC; ngm vs sgd: avg-SG, WC-ACC)
+    seeds = tuple(range(1, 9))
+    gaps = {"ngm": [0.02] * 8, "msgd": [0.5, 0.4, 0.6, 0.45, 0.55, 0.5, 0.42, 0.48],
+            "sgd": [0.03, 0.01, 0.05, 0.0, 0.02, 0.03, 0.01, 0.04]}
+    v = claim_verdicts(_ds(gaps=gaps, seeds=seeds)).set_index(["metric", "b"])
+    assert len(v) == 4
+    assert v.loc[("avg_sg", "msgd"), "verdict"] == "reproduced"
+    assert v.loc[("avg_sg", "msgd"), "p"] == pytest.approx(2 / 256)
+    # Holm: the three tied smallest p (2/256) are scaled by 4, 3, 2, then made monotone: all 4 * 2/256
+    assert v.loc[("avg_sg", "msgd"), "p_holm"] == pytest.approx(4 * 2 / 256)
+    assert v.loc[("avg_sg", "sgd"), "verdict"] == "no difference detected"  # mixed signs (ngm 0.02 vs 0.0..0.05)
+    # avg-ACC and WC-ACC of these curves are the same for every method: all differences 0, p = 1
+    assert v.loc[("avg_acc", "msgd"), "p"] == 1.0 and v.loc[("avg_acc", "msgd"), "p_holm"] == 1.0
+    flipped = _ds(gaps={"ngm": [0.3] * 8, "msgd": [0.1] * 8}, seeds=seeds)
+    row = claim_verdicts(flipped).set_index("metric").loc["avg_sg"]
+    assert row["verdict"] == "reversed" and row["p_holm"] == pytest.approx(2 * 2 / 256)
+    # the family is every claim of the call: two benchmarks at once double m; the two tied
+    # smallest p (2/256) become max(8 p, 7 p) = 0.0625, no longer below 0.05
+    both = claim_verdicts([_ds(gaps=gaps, seeds=seeds), _ds("rotated-mnist", gaps=gaps, seeds=seeds)])
+    assert len(both) == 8 and both["p_holm"].min() == pytest.approx(8 * 2 / 256)
+    assert set(both["verdict"]) == {"no difference detected"}
 
 
 def test_report_tables_and_cli(tmp_path, capsys):
     text = build_report([_ds()])
-    assert "## split-mnist" in text and "**reproduced**" in text
-    assert "0.267" in text  # paper v2 avg-SG of MSGD on Split MNIST
+    assert "## split-mnist" in text and "**no difference detected**" in text and "**reproduced**" not in text
+    assert "0.267 (s)" in text  # paper v2 avg-SG of MSGD on Split MNIST, second-hand
+    assert "99.1 / 58.1 / 66.1 / 0.270 (r)" in text  # v1 row of MSGD, recomputed from the released files
+    assert "with 5 seeds the smallest exact p is 2/2^5 = 0.0625: cannot reach significance" in text
+    assert "| 5/5 |" in text  # k/n beside every p
+    # the summary is generated from the verdicts
+    assert "- NGM-SGD has a smaller avg-SG than momentum SGD: no difference detected on split-mnist." in text
+    assert "- Of 4 claim tests (Holm-adjusted over all 4, alpha = 0.05), 0 reproduced, 0 reversed and 4 with " \
+           "no difference detected." in text
     path = tmp_path / "r.nc"
     _ds().to_netcdf(path, engine="h5netcdf")
     assert main(["report", str(path), "--out", str(tmp_path / "rep.md"), "--html"]) == 0
