@@ -19,6 +19,14 @@ Notation: T contexts of I iterations each; ``a_t`` = accuracy on the evaluated t
 
 Accuracy-like values keep the units of the input (fractions or percent); SG is unitless.
 Labels, reported units and decimals of the metrics are in :mod:`lcne.analysis.vocabulary`.
+
+Sparse curves (an evaluation schedule, ``docs/protocol.md``): accuracy is NaN after the
+iterations that were not evaluated. M_k is then the minimum over the *evaluated*
+iterations of block k (NaN when none was), F_k needs the last iteration of block k to be
+evaluated (every lcne schedule evaluates it; otherwise F_k and what depends on it are
+NaN), and the results say ``sparse`` / ``n_evaluated``. Nothing is interpolated or
+forward-filled. Which iterations were evaluated is the results variable ``evaluated``
+(:func:`evaluated_iterations`); divergence is ``diverged_at``, never a NaN of the schedule.
 """
 from __future__ import annotations
 
@@ -38,6 +46,9 @@ __all__ = [
     "metrics_table",
     "format_table",
     "finite_curves",
+    "evaluated_iterations",
+    "evaluation_attrs",
+    "evaluation_note",
     "divergence_counts",
     "divergence_note",
 ]
@@ -67,31 +78,64 @@ def _min_slice(convention: str, T: int) -> slice:
     raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
 
 
-def stability_metrics(acc, iterations_per_task: int, convention: str = "code") -> Dict[str, object]:
+def _evaluated_blocks(blocks: np.ndarray, evaluated) -> np.ndarray:
+    """bool like ``blocks``: the evaluated points (default: the finite ones)."""
+    if evaluated is None:
+        return np.isfinite(blocks)
+    ev = np.asarray(evaluated, dtype=bool)
+    if ev.shape != (blocks.size,):
+        raise ValueError(f"evaluated must be a bool curve of length {blocks.size}, got shape {ev.shape}")
+    return ev.reshape(blocks.shape)
+
+
+def _block_min(blocks: np.ndarray, ev: np.ndarray):
+    """M_k over the evaluated points of each block and the arg-min (-1 where none);
+    NaN where an evaluated point is NaN (a run that diverged) or none is evaluated."""
+    vals = np.where(ev, blocks, np.inf)
+    arg = vals.argmin(axis=1)
+    mins = blocks[np.arange(blocks.shape[0]), arg]
+    bad = ~ev.any(axis=1) | np.any(ev & np.isnan(blocks), axis=1)
+    return np.where(bad, np.nan, mins), np.where(ev.any(axis=1), arg, -1)
+
+
+def stability_metrics(acc, iterations_per_task: int, convention: str = "code", evaluated=None) -> Dict[str, object]:
     """Stability-gap metrics of one accuracy curve.
 
     Parameters
     ----------
     acc : array, shape (T * iterations_per_task,)
-        Accuracy on the evaluated task after every training iteration.
+        Accuracy on the evaluated task after every training iteration; NaN where the
+        iteration was not evaluated (a sparse schedule).
     iterations_per_task : int
     convention : {"code", "after-first"}
         Which blocks enter avg-min-ACC (see the module docstring).
+    evaluated : bool array like ``acc``, optional
+        The iterations evaluated by the schedule (the results variable ``evaluated``).
+        Default: the finite points of ``acc``. Given, a NaN at an evaluated point (a
+        diverged run) makes the metrics of its block NaN instead of being skipped.
 
     Returns
     -------
-    dict with ``final`` (F_k, shape (T,)), ``min`` (M_k, (T,)), ``avg_acc``,
-    ``avg_min_acc``, ``wc_acc``, ``sg`` (SG_k for k = 2..T, shape (T-1,)), ``avg_sg``.
+    dict with ``final`` (F_k, shape (T,); NaN where the last iteration of block k was not
+    evaluated), ``min`` (M_k over the evaluated iterations of block k, (T,)),
+    ``avg_acc``, ``avg_min_acc``, ``wc_acc``, ``sg`` (SG_k for k = 2..T, shape (T-1,)),
+    ``avg_sg``, ``n_evaluated`` (evaluated iterations per block, int (T,)) and ``sparse``
+    (True when not every iteration was evaluated: M_k may miss the true minimum).
 
     Examples
     --------
     >>> m = stability_metrics([0.5, 1.0, 0.6, 0.9], 2)
-    >>> float(m["avg_sg"]), float(m["avg_acc"])
-    (0.4, 0.95)
+    >>> float(m["avg_sg"]), float(m["avg_acc"]), m["sparse"]
+    (0.4, 0.95, False)
+    >>> m = stability_metrics([0.5, np.nan, 1.0, 0.7, np.nan, 0.9], 3)  # sparse: 2 of 3 per block
+    >>> float(m["min"][1]), m["n_evaluated"].tolist(), m["sparse"]
+    (0.7, [2, 2], True)
     """
     blocks = _blocks(acc, iterations_per_task)
     T = blocks.shape[0]
-    final, mins = blocks[:, -1], blocks.min(axis=1)
+    ev = _evaluated_blocks(blocks, evaluated)
+    final = np.where(ev[:, -1], blocks[:, -1], np.nan)
+    mins, _ = _block_min(blocks, ev)
     avg_min = mins[_min_slice(convention, T)].mean()
     with np.errstate(divide="ignore", invalid="ignore"):
         sg = np.where(final[:-1] != 0, (final[:-1] - mins[1:]) / final[:-1], np.nan)
@@ -103,10 +147,12 @@ def stability_metrics(acc, iterations_per_task: int, convention: str = "code") -
         "wc_acc": final[-1] / T + (1 - 1 / T) * avg_min,
         "sg": sg,
         "avg_sg": sg.mean(),
+        "n_evaluated": ev.sum(axis=1),
+        "sparse": bool(not ev.all()),
     }
 
 
-def propagated_metrics(mean_curve, sd_curve, iterations_per_task: int, convention: str = "code"):
+def propagated_metrics(mean_curve, sd_curve, iterations_per_task: int, convention: str = "code", evaluated=None):
     """The paper's seed convention: metrics of the seed-mean curve with propagated error.
 
     The per-iteration standard deviation across seeds (population sd) at the iterations
@@ -124,9 +170,11 @@ def propagated_metrics(mean_curve, sd_curve, iterations_per_task: int, conventio
     m = _blocks(mean_curve, iterations_per_task)
     s = _blocks(sd_curve, iterations_per_task)
     T = m.shape[0]
-    values = stability_metrics(np.asarray(mean_curve, float), iterations_per_task, convention)
-    arg = m.argmin(axis=1)
-    f_sd, min_sd = s[:, -1], s[np.arange(T), arg]
+    values = stability_metrics(np.asarray(mean_curve, float), iterations_per_task, convention, evaluated)
+    ev = _evaluated_blocks(m, evaluated)
+    _, arg = _block_min(m, ev)
+    f_sd = np.where(ev[:, -1], s[:, -1], np.nan)
+    min_sd = np.where(arg >= 0, s[np.arange(T), np.maximum(arg, 0)], np.nan)
     sl = _min_slice(convention, T)
     n_min = len(range(T)[sl])
     min_err = np.sqrt(np.sum(min_sd[sl] ** 2)) / n_min
@@ -147,22 +195,79 @@ def propagated_metrics(mean_curve, sd_curve, iterations_per_task: int, conventio
     return values, errors
 
 
+def evaluated_iterations(ds: xr.Dataset, method=None, eval_task: int = 1) -> np.ndarray:
+    """bool (iteration,): the iterations after which the runs were evaluated.
+
+    From the results variable ``evaluated`` (written by ``lcne run`` since evaluation
+    schedules exist) when ``ds`` has it along ``iteration`` alone. Otherwise (older files,
+    or Datasets assembled without it) it is inferred: the iterations where some seed of
+    ``method`` (every method when None) has a finite accuracy on ``eval_task``, plus the
+    last iteration of every context, which every schedule evaluates -- so a run that
+    diverged (NaN from there on) is never taken for a sparse one.
+    """
+    if "evaluated" in ds and ds["evaluated"].dims == ("iteration",):
+        return np.asarray(ds["evaluated"].values, dtype=bool)
+    acc = ds["accuracy"].sel({"eval_task": eval_task})
+    if method is not None:
+        acc = acc.sel({"method": method})
+    acc = acc.transpose(..., "iteration").values
+    ev = np.isfinite(acc).reshape(-1, acc.shape[-1]).any(axis=0)
+    ipt = int(ds.attrs.get("iterations_per_task", 0) or 0)
+    if ipt >= 1 and ev.size % ipt == 0:
+        ev[ipt - 1 :: ipt] = True
+    else:
+        ev[:] = True
+    return ev
+
+
 def finite_curves(ds: xr.Dataset, method: str, eval_task: int = 1):
     """The accuracy curves of ``method`` on ``eval_task`` whose runs did not diverge.
 
-    A run counts as diverged when its curve is not finite everywhere or its
-    ``diverged_at`` is set (>= 0). Returns ``(seeds, curves, n_runs)``: the surviving
-    seeds (ints), their curves (seeds x iterations, float64) and the number of runs of
-    the method (survivors and diverged).
+    A run counts as diverged when its ``diverged_at`` is set (>= 0) or its curve is not
+    finite at every *evaluated* iteration (:func:`evaluated_iterations`): the NaN of a
+    sparse evaluation schedule is not divergence. Returns ``(seeds, curves, n_runs)``:
+    the surviving seeds (ints), their curves (seeds x iterations, float64, NaN where not
+    evaluated) and the number of runs of the method (survivors and diverged).
     """
     acc = ds["accuracy"].sel({"method": method, "eval_task": eval_task}).transpose("seed", "iteration")
     curves = acc.values.astype(np.float64)
-    ok = np.all(np.isfinite(curves), axis=1)
+    ev = evaluated_iterations(ds, method, eval_task)
+    ok = np.all(np.isfinite(curves[:, ev]), axis=1)
     if "diverged_at" in ds and "seed" in ds["diverged_at"].dims:
         d = ds["diverged_at"].sel({"method": method}).reindex(seed=acc["seed"]).values
         ok &= ~(np.nan_to_num(np.asarray(d, dtype=np.float64), nan=-1.0) >= 0)
     seeds = [int(s) for s in acc["seed"].values[ok]]
     return seeds, curves[ok], int(curves.shape[0])
+
+
+def evaluation_attrs(ds: xr.Dataset, eval_task: int = 1) -> Dict[str, object]:
+    """How the curves of ``ds`` were evaluated, for the ``attrs`` of a metrics table:
+    ``eval_schedule`` (spec; ``"every"`` for files from before schedules),
+    ``eval_subset`` (images per task, 0: whole test sets), ``eval_precision``,
+    ``n_evaluated`` (iterations evaluated of ``iteration``) and ``sparse``."""
+    ev = evaluated_iterations(ds, None, eval_task)
+    return {
+        "eval_schedule": str(ds.attrs.get("eval_schedule", "every")),
+        "eval_subset": int(ds.attrs.get("eval_subset", 0) or 0),
+        "eval_precision": str(ds.attrs.get("eval_precision", "fp32")),
+        "n_evaluated": int(ev.sum()),
+        "n_iterations": int(ev.size),
+        "sparse": bool(not ev.all()),
+    }
+
+
+def evaluation_note(attrs) -> str:
+    """One line saying how a table's curves were evaluated, or ``""`` for exact evaluation
+    (every iteration, whole test sets, fp32)."""
+    parts = []
+    if attrs.get("sparse"):
+        parts.append(f"schedule {attrs.get('eval_schedule')} ({attrs.get('n_evaluated')} of "
+                     f"{attrs.get('n_iterations')} iterations; M_k over those)")
+    if attrs.get("eval_subset"):
+        parts.append(f"fixed subsets of {attrs['eval_subset']} test images per task")
+    if attrs.get("eval_precision", "fp32") != "fp32":
+        parts.append(f"{attrs['eval_precision']} evaluation")
+    return ("Evaluation: " + "; ".join(parts)) if parts else ""
 
 
 def divergence_counts(ds: xr.Dataset, eval_task: int = 1) -> Dict[str, tuple]:
@@ -202,7 +307,8 @@ def per_seed_metrics(ds: xr.Dataset, method: str, convention: str = "code", eval
     pandas.DataFrame
         Index: seed (int), one row per seed whose curve is finite everywhere (a diverged
         run is left out); columns: the keys of
-        :data:`lcne.analysis.vocabulary.SUMMARY_METRICS`.
+        :data:`lcne.analysis.vocabulary.SUMMARY_METRICS`. ``attrs``: how the curves were
+        evaluated (:func:`evaluation_attrs`: schedule, subset, precision, sparse).
 
     Examples
     --------
@@ -217,7 +323,9 @@ def per_seed_metrics(ds: xr.Dataset, method: str, convention: str = "code", eval
     for seed, curve in zip(seeds, curves):
         m = stability_metrics(curve, ipt, convention)
         rows[seed] = {k: float(m[k]) for k in SUMMARY_METRICS}
-    return pd.DataFrame.from_dict(rows, orient="index", columns=list(SUMMARY_METRICS))
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(SUMMARY_METRICS))
+    table.attrs.update(evaluation_attrs(ds, eval_task))
+    return table
 
 
 def metrics_table(
@@ -236,7 +344,8 @@ def metrics_table(
     :mod:`lcne.analysis.vocabulary` (``percent=False``: every value as stored).
     ``n_seeds`` counts the runs the metrics are over, ``n_runs`` all runs of the method
     and ``n_diverged`` the diverged ones (left out); a method whose every run diverged
-    keeps its row, with NaN metrics.
+    keeps its row, with NaN metrics. ``attrs``: how the curves were evaluated
+    (:func:`evaluation_attrs`), shown by :func:`format_table`.
     """
     ipt = int(ds.attrs["iterations_per_task"])
     rows = []
@@ -261,7 +370,9 @@ def metrics_table(
         for k, v in enumerate(vals["sg"], start=2):
             row[f"sg_{k}"] = v
         rows.append(row)
-    return pd.DataFrame(rows).set_index("method")
+    table = pd.DataFrame(rows).set_index("method")
+    table.attrs.update(evaluation_attrs(ds, eval_task))
+    return table
 
 
 def format_table(table: pd.DataFrame) -> str:
@@ -295,4 +406,7 @@ def format_table(table: pd.DataFrame) -> str:
                 lines.append(f"{opt:<22}" + "".join(f"{metric(c).format(r[c]):>9}" for c in sg_cols))
     if notes:
         lines += ["", "Diverged runs (diverged_at >= 0; left out of every metric):"] + notes
+    note = evaluation_note(table.attrs)
+    if note:
+        lines += ["", note]
     return "\n".join(lines)

@@ -195,6 +195,9 @@ class RunConfig:
         _check_name("eval_split", self.eval_split, ("test", "validation"))
         _check_name("eval_tasks", self.eval_tasks, ("seen", "first"))
         _check_name("eval_precision", self.eval_precision, ("fp32", "bf16"))
+        from lcne.experiments.eval_schedule import EvalSchedule, check_precision
+
+        EvalSchedule.parse(self.eval_schedule)  # one-line error naming eval_schedule and the grammar
         _check_name("rotation", self.rotation, ("nearest", "bilinear"))
         if self.eval_subset is not None:
             _positive_int("eval_subset", self.eval_subset)
@@ -211,6 +214,7 @@ class RunConfig:
 
             if not torch.cuda.is_available():
                 raise ConfigError(f"device: {self.device!r} requested but torch sees no CUDA device")
+        check_precision(self.eval_precision, self.device)  # bf16 only where it is faster than fp32
         if self.data_dir is not None and not Path(self.data_dir).expanduser().is_dir():
             raise ConfigError(f"data_dir: {self.data_dir} is not a directory")
 

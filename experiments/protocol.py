@@ -7,7 +7,10 @@ different seeds or hyperparameters) as one batched computation. Per iteration t:
 2. ``gain = controller.gain`` -- g(t), which already holds H(t-1): the one-step lag;
 3. forward with that gain, cross-entropy loss, backward, optimizer step on the weights;
 4. the uncertainty front end turns this batch's logits/losses into the drive H(t);
-5. evaluation (no gain update) on the test sets of all tasks seen so far, task 1 included;
+5. evaluation (no gain update) on the test sets of all tasks seen so far, task 1 included
+   -- after the iterations of the evaluation schedule only (``eval_mask``; default every
+   iteration), optionally on fixed per-run test subsets (``eval_index``) and in bfloat16
+   (``eval_precision``); see :mod:`lcne.experiments.eval_schedule`;
 6. ``controller.step(H(t))`` gives g(t+1).
 
 Every run uses its own ``torch.Generator`` (seeded with its seed) for initialisation
@@ -27,7 +30,10 @@ import torch.nn.functional as F
 from lcne.experiments.streams import JointTrainingStream
 from lcne.uncertainty import softmax_entropy
 
-__all__ = ["RunRecord", "train_joint", "evaluate"]
+__all__ = ["RunRecord", "train_joint", "evaluate", "EVAL_STATE_KEYS", "EVAL_PRECISIONS"]
+
+#: arithmetic of the evaluation forward passes (``train_joint(eval_precision=...)``)
+EVAL_PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -36,7 +42,12 @@ class RunRecord:
 
     accuracy, loss : (n_runs, iterations, n_tasks), NaN for tasks not yet seen
     gain, entropy, drive, train_loss, lr_scale : (n_runs, iterations)
-    state : name -> (n_runs, iterations) recorded controller / front-end state
+    state : name -> (n_runs, iterations) recorded controller / front-end state. With
+        fixed evaluation subsets it also holds ``eval_index`` (n_runs, n_tasks, N) int64,
+        each run's test indices (-1 padded, :mod:`lcne.experiments.eval_subset`), and
+        ``eval_test_size`` (n_runs, n_tasks) int64, the size of each task's whole test set:
+        per-run arrays kept in ``state`` so that code slicing a record by runs keeps them
+        (:func:`lcne.experiments.results.record_to_dataset` takes them out again)
     diverged_at : (n_runs,) iteration where the run diverged, -1 if it never did
     """
 
@@ -49,6 +60,19 @@ class RunRecord:
     state: Dict[str, np.ndarray]
     diverged_at: np.ndarray  # (n_runs,) first diverged iteration, -1 if the run never diverged
     lr_scale: np.ndarray  # (n_runs, iterations) factor on the learning rate (entropy-lr), else 1
+
+    def take(self, runs) -> "RunRecord":
+        """The record of some runs (a slice or index array along the run axis), every
+        field and state entry included."""
+        return RunRecord(
+            self.accuracy[runs], self.loss[runs], self.gain[runs], self.entropy[runs], self.drive[runs],
+            self.train_loss[runs], {k: v[runs] for k, v in self.state.items()}, self.diverged_at[runs],
+            self.lr_scale[runs],
+        )
+
+
+#: keys of :attr:`RunRecord.state` that hold evaluation bookkeeping, not traces
+EVAL_STATE_KEYS = ("eval_index", "eval_test_size")
 
 
 def _test_inputs(stream: JointTrainingStream, end: int, device, cache: Optional[dict]):
@@ -68,28 +92,76 @@ def _test_inputs(stream: JointTrainingStream, end: int, device, cache: Optional[
     return value
 
 
+def _subset_inputs(stream: JointTrainingStream, subset: dict, end: int, device, cache: Optional[dict]):
+    """Per-run test inputs of a fixed subset: x (R, end, ...), labels (R, end) and the
+    0-based task of each column (end,), the first ``end`` columns of ``subset["flat"]``
+    (tasks 1..k come first). Cached like :func:`_test_inputs`."""
+    key = ("subset", end, str(device))
+    if cache is not None and cache.get("key") == key:
+        return cache["value"]
+    flat = torch.as_tensor(subset["flat"][:, :end])
+    n_runs = flat.shape[0]
+    x = stream.test_x[flat.reshape(-1)]
+    if stream.eval_transform is not None:
+        x = stream.eval_transform(x)
+    x = x.reshape(n_runs, end, *x.shape[1:])
+    value = (x.to(device), stream.test_y[flat].to(device), torch.as_tensor(subset["task"][:end]).to(device))
+    if cache is not None:
+        cache["key"], cache["value"] = key, value
+    return value
+
+
+def _precision_context(precision: str, device):
+    """Autocast to bfloat16 for ``"bf16"`` (CPU or CUDA); nothing for ``"fp32"``."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    if precision == "bf16":
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+    raise ValueError(f"eval_precision must be one of {EVAL_PRECISIONS}, got {precision!r}")
+
+
 @torch.no_grad()
 def evaluate(model, stream: JointTrainingStream, context: int, gain, device="cpu", chunk: int = 2000,
-             cache: Optional[dict] = None):
+             cache: Optional[dict] = None, subset: Optional[dict] = None, precision: str = "fp32"):
     """Accuracy and mean loss per task on the test sets of tasks 1..context.
 
     The model is put in eval mode (BatchNorm running statistics) for the evaluation and
     back in training mode afterwards; the test set is processed in chunks of ``chunk``
     samples shared by all runs. ``cache``: a dict kept by the caller across iterations
-    (see :func:`_test_inputs`). Returns two float64 tensors (n_runs, context).
+    (see :func:`_test_inputs`). ``subset``: per-run fixed test subsets, a dict with
+    ``flat`` (R, M) test indices task after task, ``task`` (M,) 0-based tasks and
+    ``ends`` (n_tasks + 1,) column where each task's block ends (``ends[k]``: tasks
+    1..k), from :func:`lcne.experiments.eval_subset.subset_layout`; the model then gets
+    inputs (R, chunk, ...). ``precision``: ``"fp32"`` or ``"bf16"`` (forward passes under
+    bfloat16 autocast; logits cast back to float32, sums in float64). Returns two float64
+    tensors (n_runs, context).
     """
-    end = stream.test_end(context)
-    x_all, y_all, task_all = _test_inputs(stream, end, device, cache)
+    if subset is None:
+        end = stream.test_end(context)
+        x_all, y_all, task_all = _test_inputs(stream, end, device, cache)
+    else:
+        end = int(subset["ends"][context])
+        x_all, y_all, task_all = _subset_inputs(stream, subset, end, device, cache)
     was_training = model.training
     model.eval()
     correct_sum = nll_sum = None
     for start in range(0, end, chunk):
         stop = min(start + chunk, end)
-        x, y, task = x_all[start:stop], y_all[start:stop], task_all[start:stop]
-        logits = model(x, gain)  # (R, M, C)
+        task = task_all[start:stop]
+        if subset is None:
+            x, y = x_all[start:stop], y_all[start:stop]
+        else:
+            x, y = x_all[:, start:stop], y_all[:, start:stop]
+        if precision == "fp32":
+            logits = model(x, gain)  # (R, M, C)
+        else:
+            with _precision_context(precision, device):
+                logits = model(x, gain)
+            logits = logits.float()
         n_runs = logits.shape[0]
         correct = (logits.argmax(-1) == y).to(torch.float64)
-        nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.repeat(n_runs), reduction="none")
+        targets = y.repeat(n_runs) if subset is None else y.reshape(-1)
+        nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets, reduction="none")
         nll = nll.view(n_runs, -1).to(torch.float64)
         if correct_sum is None:
             correct_sum = torch.zeros(n_runs, context, dtype=torch.float64, device=device)
@@ -122,6 +194,8 @@ def train_joint(
     lr_power: Optional[torch.Tensor] = None,
     lr_factor: Optional[Callable[[int, int], torch.Tensor]] = None,
     weight_average=None,
+    eval_index: Optional[np.ndarray] = None,
+    eval_precision: str = "fp32",
 ) -> RunRecord:
     """Train ``model`` (``n_runs`` copies) through every context of ``stream``.
 
@@ -150,6 +224,14 @@ def train_joint(
         Evaluate after iteration t only where ``eval_mask[t]`` (an evaluation schedule,
         :mod:`lcne.experiments.eval_schedule`); accuracy and loss stay NaN elsewhere
         (never forward-filled). ``None``: every iteration.
+    eval_index : int array (n_runs, n_tasks, N), optional
+        Fixed evaluation subsets: run r is evaluated on the test images
+        ``eval_index[r, k]`` of task k+1 (-1 entries are padding), drawn once before the
+        run by :func:`lcne.experiments.eval_subset.draw_subsets`; returned in
+        ``state["eval_index"]``. ``None``: every run on the whole test set.
+    eval_precision : {"fp32", "bf16"}
+        Arithmetic of the evaluation forward passes: ``"bf16"`` runs them under bfloat16
+        autocast (training stays fp32; accuracy still summed in float64).
     lr_power : float tensor (n_runs,), optional
         For the ``lr_from_gain`` runs, the learning rate is multiplied by g(t) ** power
         (default power 1; ``lr-replay`` uses 2, the effective step of a gained layer).
@@ -183,6 +265,20 @@ def train_joint(
         eval_mask = np.asarray(eval_mask, dtype=bool)
         if eval_mask.shape != (T,):
             raise ValueError(f"eval_mask must have shape ({T},) (one entry per iteration), got {eval_mask.shape}")
+    if eval_precision not in EVAL_PRECISIONS:
+        raise ValueError(f"eval_precision must be one of {EVAL_PRECISIONS}, got {eval_precision!r}")
+    subset = None
+    if eval_index is not None:
+        from lcne.experiments.eval_subset import subset_layout
+
+        eval_index = np.asarray(eval_index)
+        if eval_index.shape[0] != n_runs:
+            raise ValueError(f"eval_index has {eval_index.shape[0]} runs, the batch {n_runs}")
+        flat, task_of, counts = subset_layout(eval_index, K)
+        if flat.size and (flat.min() < 0 or flat.max() >= len(stream.test_y)
+                          or np.any(stream.test_task.numpy()[flat] - 1 != task_of)):
+            raise ValueError("eval_index: indices outside the test set, or of another task than their row")
+        subset = {"flat": flat, "task": task_of, "ends": np.concatenate([[0], np.cumsum(counts)])}
     eval_cache: dict = {}  # test inputs prepared once per evaluated range, not per iteration
     t = 0
     power = None if lr_power is None else torch.as_tensor(lr_power, dtype=torch.float32)
@@ -233,7 +329,11 @@ def train_joint(
             if eval_mask is None or eval_mask[t]:
                 k_eval = context if eval_tasks == "seen" else 1
                 with (weight_average.swap(model) if weight_average is not None else contextlib.nullcontext()):
-                    a, l = evaluate(model, stream, k_eval, gain, device, eval_chunk, eval_cache)
+                    if subset is None and eval_precision == "fp32":  # exact mode: the original call
+                        a, l = evaluate(model, stream, k_eval, gain, device, eval_chunk, eval_cache)
+                    else:
+                        a, l = evaluate(model, stream, k_eval, gain, device, eval_chunk, eval_cache,
+                                        subset=subset, precision=eval_precision)
                 acc[:, t, :k_eval] = a.cpu().numpy()
                 loss[:, t, :k_eval] = l.cpu().numpy()
             rec["gain"][:, t] = gain.cpu().numpy()
@@ -256,6 +356,9 @@ def train_joint(
             if on_iteration is not None:
                 on_iteration(t)
             t += 1
+    if eval_index is not None:
+        state["eval_index"] = eval_index.astype(np.int64)
+        state["eval_test_size"] = np.tile(stream.test_counts().numpy().astype(np.int64), (n_runs, 1))
     return RunRecord(
         acc, loss, rec["gain"], rec["entropy"], rec["drive"], rec["train_loss"], state, diverged_at,
         rec["lr_scale"],

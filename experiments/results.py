@@ -76,7 +76,16 @@ def git_revision() -> str:
 
 
 def record_to_dataset(record, method: str, seeds: Sequence[int], iterations_per_task: int) -> xr.Dataset:
-    """Turn a :class:`~lcne.experiments.protocol.RunRecord` of one method into a Dataset."""
+    """Turn a :class:`~lcne.experiments.protocol.RunRecord` of one method into a Dataset.
+
+    The evaluation bookkeeping in ``record.state`` (fixed subsets: ``eval_index``,
+    ``eval_test_size``) becomes the variable ``eval_index`` (method, seed, eval_task,
+    subset_item) with the per-task subset and test-set sizes as its attributes
+    ``subset_size`` and ``test_size``; every other state entry is a trace (method, seed,
+    iteration).
+    """
+    from lcne.experiments.protocol import EVAL_STATE_KEYS
+
     n_runs, T, K = record.accuracy.shape
     dims3, dims2 = EVAL_DIMS, CURVE_DIMS
     data = {
@@ -89,7 +98,11 @@ def record_to_dataset(record, method: str, seeds: Sequence[int], iterations_per_
         "lr_scale": (dims2, record.lr_scale[None]),
     }
     for name, arr in record.state.items():
-        data[name] = (dims2, arr[None])
+        if name not in EVAL_STATE_KEYS:
+            data[name] = (dims2, arr[None])
+    index = record.state.get("eval_index")
+    if index is not None:
+        data["eval_index"] = ((METHOD_DIM, "seed", "eval_task", "subset_item"), np.asarray(index, np.int64)[None])
     data["diverged_at"] = (RUN_DIMS, record.diverged_at[None].astype(np.int64))
     coords = {
         METHOD_DIM: [method],
@@ -109,6 +122,13 @@ def record_to_dataset(record, method: str, seeds: Sequence[int], iterations_per_
     ds["diverged_at"].attrs.update(
         long_name="iteration at which the run diverged (non-finite loss or runaway gain); -1: never",
     )
+    if index is not None:
+        sizes = record.state.get("eval_test_size")
+        ds["eval_index"].attrs.update(
+            long_name="test-set indices of the fixed evaluation subset of each run and task; -1: padding",
+            subset_size=json.dumps((np.asarray(index)[0] >= 0).sum(axis=1).tolist()),
+            test_size=json.dumps(np.asarray(sizes)[0].tolist() if sizes is not None else []),
+        )
     return ds
 
 
@@ -118,7 +138,35 @@ def concat_methods(parts: Sequence[xr.Dataset]) -> xr.Dataset:
 
 
 def finish_attrs(ds: xr.Dataset, config_json: str, benchmark: str, iterations_per_task: int, extra=None) -> xr.Dataset:
-    """Attach the metadata every results file carries."""
+    """Attach the metadata every results file carries.
+
+    Evaluation options (from the configuration; absent keys: exact evaluation):
+    attributes ``eval_schedule`` (canonical spec), ``eval_fraction`` (fraction of the
+    iterations evaluated), ``eval_subset`` (N images per task, 0: whole test sets),
+    ``eval_precision``; the variable ``evaluated`` (iteration,) saying after which
+    iterations the runs were evaluated; with subsets, ``eval_subset_sizes`` and
+    ``eval_test_sizes`` (JSON lists, one entry per task: N_k and n_k).
+    """
+    from lcne.experiments.eval_schedule import EvalSchedule
+
+    cfg = json.loads(config_json)
+    schedule = EvalSchedule.parse(cfg.get("eval_schedule") or "every")
+    n_tasks = int(ds.sizes["eval_task"])
+    mask = schedule.mask(iterations_per_task, n_tasks)
+    if mask.size == ds.sizes["iteration"]:
+        ds["evaluated"] = ("iteration", mask)
+        ds["evaluated"].attrs.update(long_name="True after the iterations where the runs were evaluated "
+                                     "(accuracy and loss are NaN elsewhere)")
+    subset = cfg.get("eval_subset")
+    ds.attrs.update(
+        eval_schedule=schedule.to_spec(),
+        eval_fraction=float(mask.mean()) if mask.size else 1.0,
+        eval_subset=int(subset or 0),
+        eval_precision=str(cfg.get("eval_precision") or "fp32"),
+    )
+    if "eval_index" in ds:
+        ds.attrs.update(eval_subset_sizes=ds["eval_index"].attrs.get("subset_size", "[]"),
+                        eval_test_sizes=ds["eval_index"].attrs.get("test_size", "[]"))
     ds.attrs.update(
         benchmark=benchmark,
         iterations_per_task=int(iterations_per_task),
