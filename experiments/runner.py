@@ -35,6 +35,7 @@ import xarray as xr
 import lcne
 from lcne.experiments.config import PAPER_PARAMS, RunConfig
 from lcne.experiments.errors import ConfigError
+from lcne.experiments.eval_schedule import eval_options
 from lcne.experiments.methods import METHODS
 from lcne.experiments.optim import RunwiseOptimizer
 from lcne.experiments.protocol import RunRecord, train_joint
@@ -174,6 +175,7 @@ def _train_batch(methods, cfg, stream, bar, reference=None) -> Tuple[Dict[str, R
         reset_on_switch=resets if resets.any() else None,
         eval_chunk=2000 if BENCHMARKS[cfg.benchmark].model == "mlp" else 250,
         eval_tasks=cfg.eval_tasks,
+        **eval_options(cfg, stream, [s for _, s in runs]),  # schedule mask, fixed subsets, precision
     )
     out = {}
     for i, m in enumerate(methods):
