@@ -35,7 +35,10 @@ Methods
 -------
 :data:`METHODS` maps every method of :data:`lcne.experiments.methods.METHODS` to a
 :class:`MethodStyle` (legend label, colour of the Okabe & Ito 2008 set, line style). A
-reset ablation shares its method's colour and is dashed.
+reset ablation shares its method's colour and is dashed; the SGD-based alternatives
+(``weight-ema``, ``lr-rewarm``) take SGD's colour with dotted and dash-dot lines; the
+controls ``lr-replay`` and ``switch-burst`` are dashed in the colours of ``entropy-lr`` and
+``shuffled-gain``. :data:`DESCRIPTIONS` says in one line what each method is.
 
 Methods driven by an explicit LC model or uncertainty front end are named
 ``<method>+<lc>[+<front end>]`` in results (``ngm+gilzenrat-phasic``,
@@ -76,6 +79,7 @@ __all__ = [
     "metric",
     "MethodStyle",
     "METHODS",
+    "DESCRIPTIONS",
     "LCStyle",
     "LC_MODELS",
     "FRONT_ENDS",
@@ -201,6 +205,31 @@ METHODS: Dict[str, MethodStyle] = {
     "adam-reset": MethodStyle("adam-reset", OKABE_ITO["orange"], "--"),
     "ngm-momentum": MethodStyle("ngm-momentum", OKABE_ITO["black"]),
     "shuffled-gain": MethodStyle("shuffled-gain", _GREY),
+    # the controls added for the matched-lr study: step size alone, timing alone
+    "lr-replay": MethodStyle("lr-replay", OKABE_ITO["skyblue"], "--"),
+    "switch-burst": MethodStyle("switch-burst", _GREY, "--"),
+    # cheap alternatives built on SGD: SGD's colour, other line styles
+    "weight-ema": MethodStyle("weight-ema", OKABE_ITO["green"], ":"),
+    "lr-rewarm": MethodStyle("lr-rewarm", OKABE_ITO["green"], "-."),
+}
+
+#: what each method is, one line, for tables and reports (the definitions are in
+#: :mod:`lcne.experiments.methods`)
+DESCRIPTIONS: Dict[str, str] = {
+    "ngm": "NGM-SGD: SGD with the uncertainty-driven gain on every layer (the paper's integrator)",
+    "sgd": "SGD, momentum 0, gain 1",
+    "msgd": "SGD, momentum 0.9, gain 1",
+    "adam": "Adam, default betas, gain 1",
+    "fixed-gain": "SGD with a constant gain: the time-average of the same seed's NGM gain (the level alone)",
+    "entropy-lr": "SGD at gain 1 whose learning rate is multiplied by the integrator's output",
+    "msgd-reset": "momentum SGD, velocity cleared at every switch",
+    "adam-reset": "Adam, moments and step count cleared at every switch",
+    "ngm-momentum": "the NGM gain with momentum-0.9 SGD",
+    "shuffled-gain": "SGD with another seed's NGM gain trace replayed (timing, decoupled from the run's uncertainty)",
+    "lr-replay": "SGD at gain 1 with learning rate lr * g_NGM(t)^2 of the same seed (the step size alone)",
+    "switch-burst": "SGD with the seed- and context-mean NGM burst replayed at every known switch (timing alone)",
+    "weight-ema": "SGD evaluated on an exponential moving average of its weights (decay 0.99 per iteration)",
+    "lr-rewarm": "SGD whose lr drops at every known switch and ramps back linearly (an oracle schedule)",
 }
 
 #: LC models (``--lc``) as parts of a method name; colours from Tol's (2021) muted set,

@@ -3,7 +3,8 @@
 All runs of a config (methods x seeds) share one network with a leading run axis and a
 :class:`~lcne.experiments.optim.RunwiseOptimizer` that gives each run its own update rule.
 Methods whose gain is derived from NGM runs (``fixed-gain`` without a value,
-``shuffled-gain``) are trained in a second batch after the NGM runs they depend on.
+``shuffled-gain``, ``lr-replay``, ``switch-burst``) are trained in a second batch after the
+NGM runs they depend on (:mod:`lcne.experiments.ngm_controls`).
 
 The results record, per method, the ``config()`` of the gain controller and of the
 uncertainty front end that ran (attribute ``controllers``, see
@@ -36,15 +37,17 @@ import lcne
 from lcne.experiments.config import PAPER_PARAMS, RunConfig
 from lcne.experiments.errors import ConfigError
 from lcne.experiments.eval_schedule import eval_options
-from lcne.experiments.methods import METHODS
+from lcne.experiments import ngm_controls
+from lcne.experiments.methods import METHODS, method_params
 from lcne.experiments.optim import RunwiseOptimizer
 from lcne.experiments.protocol import RunRecord, train_joint
 from lcne.experiments.results import concat_methods, finish_attrs, record_to_dataset
 from lcne.experiments.streams import BENCHMARKS, JointTrainingStream, build_stream
+from lcne.experiments.training_hooks import RewarmSchedule, WeightEMA
 from lcne.models import GainMLP
 
 __all__ = ["method_label", "run_experiment", "build_controller", "build_model", "plan_batches",
-           "controllers_json"]
+           "controllers_json", "method_hooks"]
 log = logging.getLogger(__name__)
 
 
@@ -65,16 +68,24 @@ def build_controller(method: str, cfg: RunConfig, n_runs: int, reference: Option
     """The gain controller of ``method`` for ``n_runs`` seeds.
 
     ``reference``: NGM gain traces (n_runs, iterations) of the same seeds, needed by
-    ``fixed-gain`` (without a value) and ``shuffled-gain``.
+    ``fixed-gain`` (without a value), ``shuffled-gain``, ``lr-replay`` and ``switch-burst``
+    (see :mod:`lcne.experiments.ngm_controls`).
     """
     spec = METHODS[method]
     if spec.gain == "one":
         return lcne.ConstantGain(n_runs=n_runs, value=1.0)
+    if spec.gain == "fixed" and cfg.fixed_gain is not None:
+        return lcne.ConstantGain(n_runs=n_runs, value=cfg.fixed_gain)
+    if spec.needs_ngm_reference and reference is None:
+        raise ValueError(f"{method}: needs the NGM gain traces of the same seeds (reference)")
     if spec.gain == "fixed":
-        value = cfg.fixed_gain if cfg.fixed_gain is not None else reference.mean(axis=1)
-        return lcne.ConstantGain(n_runs=n_runs, value=value)
+        return lcne.ConstantGain(n_runs=n_runs, value=ngm_controls.time_average(reference))
     if spec.gain == "replay":
-        return lcne.ReplayGain(n_runs=n_runs, trace=np.roll(reference, -1, axis=0))
+        return lcne.ReplayGain(n_runs=n_runs, trace=ngm_controls.other_seed(reference))
+    if spec.gain == "own":
+        return lcne.ReplayGain(n_runs=n_runs, trace=ngm_controls.same_seed(reference))
+    if spec.gain == "burst":
+        return lcne.ReplayGain(n_runs=n_runs, trace=ngm_controls.switch_locked_burst(reference, cfg.iterations))
     params = dict(cfg.lc_params)
     if cfg.lc == "paper":  # resolved() has moved any lc_params eta/gamma/g0 into the fields
         params = {**{k: getattr(cfg, k) for k in PAPER_PARAMS if getattr(cfg, k) is not None}, **params}
@@ -89,7 +100,11 @@ def plan_batches(cfg: RunConfig) -> List[List[str]]:
 
     The first batch holds every method that needs nothing from other runs (plus ``ngm``
     when a later method needs its gain traces); the second the methods derived from NGM.
+    Refuses bad ``method_params`` (:func:`lcne.experiments.methods.method_params`) before
+    any work starts.
     """
+    method_params(cfg.method_params, cfg.optimizers)
+
     def derived(m):
         return METHODS[m].needs_ngm_reference and not (m == "fixed-gain" and cfg.fixed_gain is not None)
 
@@ -140,6 +155,32 @@ def controllers_json(configs: Dict[str, dict]) -> str:
     return json.dumps(configs, sort_keys=True, default=_jsonable)
 
 
+def method_hooks(cfg: RunConfig, run_methods: List[str], model) -> Dict[str, object]:
+    """The ``train_joint`` keywords the runs' methods need, only those that apply:
+
+    * ``lr_power`` (float tensor (R,)) when a learning-rate-from-gain run uses a power
+      other than 1 (``lr-replay``: 2);
+    * ``lr_factor`` (:class:`~lcne.experiments.training_hooks.RewarmSchedule`) when a run
+      uses the ``rewarm`` schedule (``lr-rewarm``);
+    * ``weight_average`` (:class:`~lcne.experiments.training_hooks.WeightEMA`) when a run
+      is evaluated on its averaged weights (``weight-ema``).
+
+    ``run_methods``: the method of every run, in batch order (length R).
+    """
+    params = method_params(cfg.method_params, run_methods)
+    specs = [METHODS[m] for m in run_methods]
+    hooks: Dict[str, object] = {}
+    if any(sp.lr_from_gain and sp.lr_power != 1.0 for sp in specs):
+        hooks["lr_power"] = torch.tensor([sp.lr_power for sp in specs], dtype=torch.float32)
+    rewarm = [sp.lr_schedule == "rewarm" for sp in specs]
+    if any(rewarm):
+        hooks["lr_factor"] = RewarmSchedule(rewarm, cfg.iterations, params["rewarm_drop"], params["rewarm_iters"])
+    ema = [sp.evaluate_on == "ema" for sp in specs]
+    if any(ema):
+        hooks["weight_average"] = WeightEMA(model, ema, params["ema_decay"])
+    return hooks
+
+
 def _train_batch(methods, cfg, stream, bar, reference=None) -> Tuple[Dict[str, RunRecord], Dict[str, dict]]:
     """Train ``methods`` x seeds as one batch.
 
@@ -167,6 +208,7 @@ def _train_batch(methods, cfg, stream, bar, reference=None) -> Tuple[Dict[str, R
         raise ConfigError(f"uncertainty_params for {cfg.uncertainty!r}: {exc}") from None
     lr_runs = torch.tensor([sp.lr_from_gain for sp in specs])
     resets = torch.tensor([sp.reset_on_switch for sp in specs])
+    hooks = method_hooks(cfg, [m for m, _ in runs], model)
     record = train_joint(
         model, optimizer, controller, signal, stream, generators, cfg.iterations, cfg.batch_size,
         device=cfg.device,
@@ -176,6 +218,7 @@ def _train_batch(methods, cfg, stream, bar, reference=None) -> Tuple[Dict[str, R
         eval_chunk=2000 if BENCHMARKS[cfg.benchmark].model == "mlp" else 250,
         eval_tasks=cfg.eval_tasks,
         **eval_options(cfg, stream, [s for _, s in runs]),  # schedule mask, fixed subsets, precision
+        **hooks,
     )
     out = {}
     for i, m in enumerate(methods):
