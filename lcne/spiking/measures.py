@@ -11,7 +11,8 @@ from typing import Sequence, Tuple
 import numpy as np
 import xarray as xr
 
-__all__ = ["evoked_response", "psth", "spearman", "synchrony_chi", "tonic_rate"]
+__all__ = ["evoked_response", "pooled_spearman", "post_burst_silence", "psth", "spearman", "synchrony_chi",
+           "tonic_rate"]
 
 log = logging.getLogger(__name__)
 
@@ -137,3 +138,70 @@ def spearman(x, y) -> float:
     from scipy.stats import spearmanr
 
     return float(spearmanr(np.asarray(x, float), np.asarray(y, float)).statistic)
+
+
+def post_burst_silence(ds: xr.Dataset, condition: int, onsets_ms: Sequence[float], response_ms: float,
+                       end_ms: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """Evoked spike count and the silence after it, per cell and trial.
+
+    For every cell-trial with at least one spike in ``[t0, t0 + response_ms)``: the number
+    of those spikes and the time from the last of them to the cell's next spike, ms. A cell
+    that stays silent until ``end_ms[k]`` (the next onset, or the end of the record) gives
+    that censored interval instead.
+
+    Returns
+    -------
+    counts, silence_ms : ndarray, shape (n_cell_trials,)
+    """
+    t, c, n = _cells_of(ds, condition)
+    first = int(np.min(np.nonzero(ds.cell_condition.values == condition)[0]))
+    per_cell = [np.sort(t[c - first == i]) for i in range(n)]
+    counts, silence = [], []
+    for t0, t_end in zip(onsets_ms, end_ms):
+        for st in per_cell:
+            lo, hi = np.searchsorted(st, [t0, t0 + response_ms])
+            if hi == lo:
+                continue
+            last = st[hi - 1]
+            nxt = st[hi] if hi < st.size and st[hi] < t_end else t_end
+            counts.append(hi - lo)
+            silence.append(nxt - last)
+    return np.asarray(counts, float), np.asarray(silence, float)
+
+
+def pooled_spearman(groups: Sequence[Tuple[np.ndarray, np.ndarray]], z_level: float = 1.96) -> dict:
+    """Spearman correlation within each group, combined over groups, with a confidence bound.
+
+    Each group's rho is Fisher-transformed, ``z = artanh(rho)``, with standard error
+    ``1.06 / sqrt(n - 3)`` (Fieller, Hartley & Pearson 1957, Biometrika 44:470); the groups
+    are combined by the mean of ``z`` weighted by ``n - 3``, whose standard error is
+    ``1.06 / sqrt(sum(n - 3))``. Groups with fewer than 4 pairs or a constant variable are
+    left out. Combining within groups (rather than pooling the pairs) keeps differences
+    between the groups' means out of the correlation.
+
+    Returns
+    -------
+    dict
+        ``rho`` (combined), ``lo``/``hi`` (bounds at ``z_level`` standard errors; 1.96: 95 %),
+        ``n`` (pairs used) and ``per_group`` (list of [rho, n]; rho NaN for a group left out).
+    """
+    from scipy.stats import spearmanr
+
+    zs, ws, per = [], [], []
+    for x, y in groups:
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        if x.size < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
+            per.append([float("nan"), int(x.size)])
+            continue
+        r = float(spearmanr(x, y).statistic)
+        per.append([r, int(x.size)])
+        zs.append(np.arctanh(np.clip(r, -0.999999, 0.999999)))
+        ws.append(x.size - 3.0)
+    if not ws:
+        nan = float("nan")
+        return {"rho": nan, "lo": nan, "hi": nan, "n": 0, "per_group": per}
+    z = float(np.average(zs, weights=ws))
+    se = 1.06 / np.sqrt(np.sum(ws))
+    return {"rho": float(np.tanh(z)), "lo": float(np.tanh(z - z_level * se)), "hi": float(np.tanh(z + z_level * se)),
+            "n": int(np.sum(ws) + 3 * len(ws)), "per_group": per}
+

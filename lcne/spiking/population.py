@@ -40,12 +40,8 @@ Frozen({'condition': 1, 'time': 1000})
 """
 from __future__ import annotations
 
-import contextlib
-import datetime as _dt
-import json
 import logging
 import os
-import tempfile
 import time
 from typing import Dict, List, Optional, Sequence
 
@@ -54,15 +50,16 @@ import numpy as np
 import xarray as xr
 from scipy.signal import lfilter
 
+from lcne.spiking.ne_pool import ne_trace
 from lcne.spiking.params import LCParams
+from lcne.spiking.population_dataset import SPIKING_SCHEMA_VERSION, population_dataset
 from lcne.spiking.protocols import Stimulus
+from lcne.spiking.standalone_dir import directory_lock as _directory_lock
+from lcne.spiking.standalone_dir import private_build_dir
 
 __all__ = ["CODEGEN_TARGETS", "LCPopulation", "SPIKING_SCHEMA_VERSION", "ne_trace", "private_build_dir"]
 
 log = logging.getLogger(__name__)
-
-#: version of the Dataset layout written by :meth:`LCPopulation.run`
-SPIKING_SCHEMA_VERSION = 1
 
 #: code generation targets :class:`LCPopulation` accepts
 CODEGEN_TARGETS = ("cython", "numpy", "cpp_standalone")
@@ -99,104 +96,6 @@ i_gap_post = g_gap*(v_pre - v_post) : amp (summed)
 
 #: the afferent input is piecewise constant on its own grid, so it is refreshed on that grid
 _INPUT_UPDATE = "i_in = input_amp*input_weight*afferent(t, block)"
-
-
-def ne_trace(spike_times_ms, release_nM: float, tau_ms: float, n_samples: int, dt_ms: float) -> np.ndarray:
-    """Extracellular NE sampled at ``t_k = k * dt_ms`` from the spikes of a population.
-
-    Exact solution of ``dNE/dt = -NE / tau + release * sum_j delta(t - t_j)`` with
-    ``NE = 0`` long before the first spike: ``NE(t) = release * sum_{t_j < t} exp(-(t - t_j)/tau)``.
-    The pool has no feedback onto the cells, so evaluating it after the simulation gives
-    the same trace as integrating it alongside, without a per-step cost.
-
-    Parameters
-    ----------
-    spike_times_ms : array of float
-        Spike times of all cells feeding the pool, ms (any order; negative times are
-        spikes before the first sample, e.g. during a warm-up).
-    release_nM : float
-        NE added per spike, nM.
-    tau_ms : float
-        Clearance time constant, ms.
-    n_samples : int
-        Number of samples.
-    dt_ms : float
-        Sample interval, ms.
-
-    Returns
-    -------
-    ndarray, shape (n_samples,), nM
-    """
-    if tau_ms <= 0 or dt_ms <= 0:
-        raise ValueError("tau_ms and dt_ms must be > 0")
-    t = np.asarray(spike_times_ms, dtype=float)
-    early = t[t < 0.0]
-    start = np.sum(np.exp(early / tau_ms))  # NE at t = 0 in units of release
-    late = t[t >= 0.0]
-    k = np.floor(late / dt_ms).astype(np.int64)
-    late, k = late[k < n_samples - 1], k[k < n_samples - 1]
-    # each spike in [t_k, t_k+1) has decayed by exp(-(t_k+1 - t_j)/tau) at the next sample
-    inflow = np.zeros(n_samples)
-    np.add.at(inflow, k + 1, np.exp(-((k + 1) * dt_ms - late) / tau_ms))
-    decay = np.exp(-dt_ms / tau_ms)
-    inflow[0] += start
-    return release_nM * lfilter([1.0], [1.0, -decay], inflow)
-
-
-def _safe_private_dir(path: str) -> bool:
-    """True when ``path`` is a real directory (not a symlink) owned by this user, mode 0700."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    import stat
-
-    return (stat.S_ISDIR(st.st_mode) and not stat.S_ISLNK(st.st_mode)
-            and (not hasattr(os, "getuid") or st.st_uid == os.getuid()) and not (st.st_mode & 0o077))
-
-
-def private_build_dir() -> str:
-    """The default ``cpp_standalone`` project folder: a per-user cache folder with 0700
-    permissions (``$XDG_CACHE_HOME/lcne/spiking_standalone``, default ``~/.cache``), never
-    a predictable folder in the shared temp dir. A cache folder that is a symlink, owned
-    by someone else or open to others is not used; a fresh ``tempfile.mkdtemp`` (0700)
-    is used instead."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.path.join(base, "lcne", "spiking_standalone")
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    except OSError:
-        return tempfile.mkdtemp(prefix="lcne_spiking_")
-    return path if _safe_private_dir(path) else tempfile.mkdtemp(prefix="lcne_spiking_")
-
-
-@contextlib.contextmanager
-def _directory_lock(folder: str):
-    """Hold an exclusive lock on ``folder/.lcne.lock`` (POSIX; no lock elsewhere).
-
-    The lock file is opened without following symlinks and without truncation, so a
-    planted symlink is refused instead of clobbering the file it points to."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - non-POSIX
-        yield
-        return
-    path = os.path.join(folder, ".lcne.lock")
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    except OSError as exc:
-        raise OSError(exc.errno, f"cannot open the build lock {path} (a symlink?): {exc.strerror}") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
 class LCPopulation:
@@ -276,7 +175,8 @@ class LCPopulation:
         t0 = time.perf_counter()
         raw = self._simulate(stimulus, cparams, warmup_ms, int(record_v))
         wall = time.perf_counter() - t0
-        ds = self._to_dataset(raw, stimulus, conds, cparams, warmup_ms, n_rec)
+        ds = population_dataset(raw, stimulus, conds, cparams, warmup_ms, n_rec, self.n_cells, base, self.seed,
+                                self.target)
         ds.attrs["wall_time_s"] = round(wall, 3)
         log.info("LC population: %d conditions x %d cells, %.1f s biological, %s: %.2f s wall (%.2f s simulating)",
                  len(cparams), self.n_cells, stimulus.duration_ms / 1000, self.target, wall, raw["sim_s"])
@@ -456,74 +356,3 @@ class LCPopulation:
             out["v_t_ms"] = np.asarray(v_mon.t / ms, dtype=float)
             out["v_mV"] = np.asarray(v_mon.v / mV, dtype=float).reshape(n_blocks, -1, len(out["v_t_ms"]))
         return out
-
-    # ------------------------------------------------------------------ output
-    def _to_dataset(self, raw, stimulus: Stimulus, conds, cparams, warmup_ms: float, n_rec: int) -> xr.Dataset:
-        base = self.params
-        rdt = base.record_dt_ms
-        n_blocks = len(cparams)
-        times = np.arange(n_rec) * rdt
-        keep = raw["spike_t_ms"] >= warmup_ms - 1e-9
-        st = raw["spike_t_ms"][keep] - warmup_ms
-        si = raw["spike_i"][keep]
-        inside = st < n_rec * rdt
-        st, si = st[inside], si[inside]
-        order = np.lexsort((si, st))
-        st, si = st[order], si[order]
-        block_of = raw["cells"]["block"].astype(int)
-        rate = np.zeros((n_blocks, n_rec))
-        bins = np.clip(np.floor(st / rdt + 1e-9).astype(int), 0, n_rec - 1)
-        np.add.at(rate, (block_of[si], bins), 1.0)
-        rate /= self.n_cells * rdt / 1000.0
-        ne = np.empty((n_blocks, n_rec))
-        all_t, all_i = raw["spike_t_ms"], raw["spike_i"]
-        for k, p in enumerate(cparams):
-            mine = block_of[all_i] == k
-            q = p.ne_per_spike_nM * p.nucleus_cells / self.n_cells
-            # include warm-up spikes so the pool starts at its tonic level
-            ne[k] = ne_trace(all_t[mine] - warmup_ms, q, p.tau_ne_ms, n_rec, rdt)
-        data = {
-            "rate": (("condition", "time"), rate),
-            "ne": (("condition", "time"), ne),
-            "stimulus": (("time",), stimulus.sample(times)),
-            "spike_time": (("spike",), st),
-            "spike_cell": (("spike",), si.astype(np.int32)),
-            "cell_condition": (("cell",), block_of.astype(np.int32)),
-            "cell_pacemaker": (("cell",), raw["cells"]["i_pace"]),
-            "cell_input_weight": (("cell",), raw["cells"]["input_weight"]),
-        }
-        if "v_mV" in raw:
-            v_idx = np.round((raw["v_t_ms"] - warmup_ms) / rdt).astype(int)
-            vsel = (v_idx >= 0) & (v_idx < n_rec)
-            v = np.full(raw["v_mV"].shape[:2] + (n_rec,), np.nan)
-            v[:, :, v_idx[vsel]] = raw["v_mV"][:, :, vsel]
-            data["v"] = (("condition", "vcell", "time"), v)
-        coords = {"time": times, "condition": np.arange(n_blocks), "cell": np.arange(n_blocks * self.n_cells)}
-        varied = sorted({k for c in conds for k in c})
-        for key in varied:
-            coords[key] = ("condition", np.array([getattr(p, key) for p in cparams]))
-        ds = xr.Dataset(data, coords=coords)
-        ds.time.attrs.update(units="ms", long_name="time from stimulus start")
-        ds.rate.attrs.update(units="Hz", long_name="population firing rate per cell")
-        ds.ne.attrs.update(units="nM", long_name="extracellular norepinephrine")
-        ds.stimulus.attrs.update(units="1", long_name=f"input s ({stimulus.name})")
-        ds.spike_time.attrs.update(units="ms")
-        ds.cell_pacemaker.attrs.update(units="pA")
-        if "v" in ds:
-            ds.v.attrs.update(units="mV", long_name="membrane potential of the first cells of each condition")
-        ds.attrs.update(
-            lcne_spiking_schema_version=SPIKING_SCHEMA_VERSION,
-            model="LIF pacemaker + slow AHP + gap junctions; NE pool with clearance (lcne.spiking)",
-            params=json.dumps(base.to_dict(), sort_keys=True),
-            conditions=json.dumps(conds, sort_keys=True),
-            n_cells=self.n_cells,
-            seed=self.seed,
-            codegen_target=self.target,
-            warmup_ms=float(warmup_ms),
-            stimulus_onsets_ms=json.dumps(list(stimulus.onsets_ms)),
-            n_gap_synapses=raw["n_gap_synapses"],
-            simulation_time_s=round(raw["sim_s"], 3),
-            brian2_version=b2.__version__,
-            created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        )
-        return ds
