@@ -31,6 +31,17 @@ _EXPORTS = {
     "open_results": "results_io",
     "open_sweep": "results_io",
     "run_info": "results_io",
+    "agreement": "statistics",
+    "bca_interval": "statistics",
+    "holm": "statistics",
+    "holm_reachable": "statistics",
+    "power_note": "statistics",
+    "sign_flip_p": "statistics",
+    "smallest_p": "statistics",
+    "t_interval": "statistics",
+    "build_study_report": "study_report",
+    "study_tables": "study_report",
+    "forest_figure": "study_figure",
     "synthetic_results": "synthetic",
 }
 

@@ -34,6 +34,7 @@ SUBCOMMANDS = {
     "validate-spiking": cli_spiking,
     "sweep": cli_sweep,
     "report": cli_report,
+    "study-report": cli_report,
 }
 
 
