@@ -5,9 +5,9 @@ range, source, kind, tuned parameters, pass/fail), ``<out>/spiking_validation.nc
 population rate and NE of every condition), ``<out>/spiking_rate_model.nc`` (NE, rate, the
 Gilzenrat ``u`` and the fitted low-pass baseline on one time axis) and
 ``<out>/spiking_validation.png``/``.pdf``. The printed summary groups the checks into
-calibration, prediction and unverified. Exit code 0 when every calibration and prediction
-check passes (unverified checks are reported, not counted), 1 when one fails, 2 for a
-usage error (e.g. Brian2 missing).
+calibration, prediction and unverified. Exit code 0 when every evaluable calibration and
+prediction check passes (unverified and not-evaluable checks are reported, not counted), 1
+when one fails, 2 for a usage error (e.g. Brian2 missing).
 
 Brian2 is optional (``pip install lcne[spiking]``); this module imports it only when the
 command runs, so ``lcne --help`` works without it.
@@ -31,9 +31,12 @@ def register(subparsers) -> None:
         "validate-spiking",
         help="check the spiking LC population (Brian2) against biology and the rate model",
         description="Run the acceptance protocol of the spiking LC population: tonic rate, phasic "
-        "burst, latency, post-burst pause, synchrony vs gap-junction coupling, evoked response vs "
-        "baseline rate, and NE vs the Gilzenrat rate model's u. Writes a JSON report, the traces "
-        "(netCDF) and a figure to --out. Needs Brian2 (pip install lcne[spiking]).",
+        "burst, latency, post-burst pause and its growth with burst size, synchrony vs gap-junction "
+        "coupling and vs rate, evoked response vs baseline rate, and NE vs the Gilzenrat rate model's u "
+        "against the best low-pass of the input. Checks are printed as calibration, prediction and "
+        "unverified; a check the population is too small for (synchrony vs rate below 100 cells) is "
+        "reported as n/a and not counted. Writes a JSON report, the traces (netCDF) and a figure to "
+        "--out. Needs Brian2 (pip install lcne[spiking]).",
     )
     p.add_argument("--out", default="results/spiking", help="output directory (default results/spiking)")
     p.add_argument("--n-cells", type=positive(int), default=300, help="cells per condition (default 300)")

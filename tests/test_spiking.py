@@ -419,3 +419,7 @@ def test_post_burst_silence_and_pooled_spearman_by_hand():
     assert two["lo"] == pytest.approx(np.tanh(z - 1.96 * 1.06 / 2.0)) and two["n"] == 10
     assert np.isnan(two["per_group"][2][0])
     assert PREDICTIONS["pause_vs_burst_size"][:2] == (0.0, 1.0)
+    # four levels with one swap: exactly -0.8, inside [-1, -0.8] (scipy alone gives -0.7999999999999999)
+    from lcne.spiking.measures import spearman
+
+    assert spearman([1, 2, 3, 4], [4, 3, 1, 2]) == -0.8

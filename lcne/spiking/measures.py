@@ -134,10 +134,14 @@ def evoked_response(ds: xr.Dataset, condition: int, onsets_ms: Sequence[float], 
 
 
 def spearman(x, y) -> float:
-    """Spearman rank correlation (average ranks for ties)."""
+    """Spearman rank correlation (average ranks for ties), rounded to 12 decimals.
+
+    With a handful of levels rho takes only a few exact values (4 levels, one swap: 0.8); the
+    rounding removes the floating-point residue (-0.7999999999999999) that would put such a
+    value outside a range that includes it."""
     from scipy.stats import spearmanr
 
-    return float(spearmanr(np.asarray(x, float), np.asarray(y, float)).statistic)
+    return float(np.round(spearmanr(np.asarray(x, float), np.asarray(y, float)).statistic, 12))
 
 
 def post_burst_silence(ds: xr.Dataset, condition: int, onsets_ms: Sequence[float], response_ms: float,
