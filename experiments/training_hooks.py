@@ -67,18 +67,19 @@ class WeightEMA:
     Every floating-point parameter and buffer is averaged, the BatchNorm running
     statistics of the ResNet included; the training itself always uses the raw weights.
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Batched model, every floating tensor of shape ``(n_runs, ...)``.
-    runs : bool sequence (n_runs,)
-        Runs whose evaluation uses the average; the others are never touched.
-    decay : float in [0, 1)
-        Per iteration.
-
     Use in ``train_joint``: ``update(model)`` after each optimizer step, and evaluation
     inside ``with ema.swap(model):``, where the masked runs hold their averages (the raw
     weights are put back on exit, bit for bit).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Batched model, every floating tensor of shape (n_runs, ...).
+    runs : sequence of bool
+        One per run (n_runs): the runs whose evaluation uses the average; the others are
+        never touched.
+    decay : float
+        Per iteration, 0 <= decay < 1.
     """
 
     def __init__(self, model: torch.nn.Module, runs: Sequence[bool], decay: float):
@@ -134,17 +135,18 @@ class RewarmSchedule:
         factor = drop + (1 - drop) * min(1, i / iters) in every later context
 
     so the factor is ``drop`` at the first iteration after a switch and 1 again from
-    ``iters`` iterations after it. Other runs: factor 1.
+    ``iters`` iterations after it. Other runs: factor 1. Calling the schedule with
+    ``(t, i)`` returns a float32 tensor of shape (n_runs,).
 
     Parameters
     ----------
-    runs : bool sequence (n_runs,)
+    runs : sequence of bool
+        One per run (n_runs): the runs that follow the schedule.
     iterations_per_task : int
-    drop : float in [0, 1]
-    iters : int >= 1
-        Length of the ramp in iterations.
-
-    Calling it with ``(t, i)`` returns a float32 tensor ``(n_runs,)``.
+    drop : float
+        Factor at the first iteration of a context, 0 <= drop <= 1.
+    iters : int
+        Length of the ramp in iterations, at least 1.
     """
 
     def __init__(self, runs: Sequence[bool], iterations_per_task: int, drop: float, iters: int):
