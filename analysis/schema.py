@@ -26,6 +26,7 @@ __all__ = [
     "RUN_DIMS",
     "CURVE_DIMS",
     "EVAL_DIMS",
+    "SUBSET_DIMS",
     "REQUIRED_VARIABLES",
     "REQUIRED_ATTRS",
     "VERSION_ATTR",
@@ -74,6 +75,9 @@ RUN_DIMS = (METHOD_DIM, "seed")
 CURVE_DIMS = (METHOD_DIM, "seed", "iteration")
 #: dimensions of evaluations (``accuracy``, ``loss``)
 EVAL_DIMS = (METHOD_DIM, "seed", "iteration", "eval_task")
+
+#: dimensions of the fixed evaluation subsets (``eval_index``, optional: runs with ``eval_subset``)
+SUBSET_DIMS = (METHOD_DIM, "seed", "eval_task", "subset_item")
 
 #: data variables every results file has, with the dimensions each must carry
 REQUIRED_VARIABLES = {"accuracy": EVAL_DIMS, "gain": CURVE_DIMS}

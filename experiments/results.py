@@ -26,6 +26,7 @@ from lcne.analysis.schema import (
     METHOD_DIM,
     RUN_DIMS,
     SCHEMA_VERSION,
+    SUBSET_DIMS,
     VERSION_ATTR,
     is_temporary,
     temp_prefix,
@@ -102,7 +103,7 @@ def record_to_dataset(record, method: str, seeds: Sequence[int], iterations_per_
             data[name] = (dims2, arr[None])
     index = record.state.get("eval_index")
     if index is not None:
-        data["eval_index"] = ((METHOD_DIM, "seed", "eval_task", "subset_item"), np.asarray(index, np.int64)[None])
+        data["eval_index"] = (SUBSET_DIMS, np.asarray(index, np.int64)[None])
     data["diverged_at"] = (RUN_DIMS, record.diverged_at[None].astype(np.int64))
     coords = {
         METHOD_DIM: [method],
