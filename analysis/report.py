@@ -37,7 +37,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lcne.analysis.metrics import divergence_note, finite_curves, per_seed_metrics, propagated_metrics
+from lcne.analysis.metrics import (
+    divergence_note,
+    evaluation_attrs,
+    evaluation_note,
+    finite_curves,
+    per_seed_metrics,
+    propagated_metrics,
+)
 from lcne.analysis.paper_values import CITATION, PROVENANCE_LEGEND, V1_TABLE, V2_AVG_SG, mark
 from lcne.analysis.statistics import agreement, holm, power_note, sign_flip_p, t_interval
 from lcne.analysis.vocabulary import METHODS, SUMMARY_METRICS, method_label, metric
@@ -95,7 +102,9 @@ def merge_results(datasets: Iterable[xr.Dataset]) -> Dict[str, xr.Dataset]:
     """Group results by benchmark; several files of one benchmark merge along ``method``.
 
     Each method keeps the learning rate it was run with (``lr`` coordinate along
-    ``method``; tuned settings differ) and its ``diverged_at``. A method found in several
+    ``method``; tuned settings differ) and its ``diverged_at``; the variable ``evaluated``
+    (iterations evaluated) is kept when every file has the same one, and files with
+    different evaluation schedules set ``attrs["eval_schedule"]`` to ``"mixed: ..."``. A method found in several
     files of one benchmark is combined along ``seed`` when the files hold disjoint seeds of
     it with the same learning rate; overlapping seeds or different learning rates of one
     method raise :class:`ValueError` naming both files (one of them would be dropped).
@@ -152,6 +161,12 @@ def merge_results(datasets: Iterable[xr.Dataset]) -> Dict[str, xr.Dataset]:
         if "diverged_at" in merged:
             merged["diverged_at"] = merged["diverged_at"].fillna(-1)
         merged.attrs = dict(dss[0].attrs)
+        schedules = sorted({str(d.attrs.get("eval_schedule", "every")) for d in dss})
+        masks = [d["evaluated"] for d in dss if "evaluated" in d and d["evaluated"].dims == ("iteration",)]
+        if len(masks) == len(dss) and all(np.array_equal(m.values, masks[0].values) for m in masks):
+            merged["evaluated"] = masks[0]  # one schedule: the iterations evaluated, as recorded
+        if len(schedules) > 1:  # the metrics infer the evaluated iterations per method from the curves
+            merged.attrs["eval_schedule"] = "mixed: " + ", ".join(schedules)
         out[bench] = merged
     return out
 
@@ -356,8 +371,9 @@ def build_report(datasets: Sequence[xr.Dataset], convention: str = "code", alpha
         table = benchmark_tables(ds, convention)
         src = ds.attrs.get("data_source", "")
         n_seeds = len({s for m in ds["method"].values for s in seeds_run(ds, str(m))})
+        note = evaluation_note(evaluation_attrs(ds))
         lines += [f"## {bench}", "", f"Data: {src}. Seeds: {n_seeds}. "
-                  f"Iterations per context: {ds.attrs['iterations_per_task']}.", ""]
+                  f"Iterations per context: {ds.attrs['iterations_per_task']}." + (f" {note}." if note else ""), ""]
         diverged = [(name, int(r["n_diverged"]), int(r["n_runs"])) for name, r in table.iterrows()
                     if r["n_diverged"] > 0]
         if diverged:

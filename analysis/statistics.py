@@ -62,8 +62,8 @@ EXACT_MAX = 40
 #: above :data:`EXACT_MAX`: number of random sign assignments and the seed of their generator
 MONTE_CARLO_DRAWS = 200_000
 MONTE_CARLO_SEED = 0
-#: relative tolerance for ties between |sum| of an assignment and the observed |sum|
-#: (relative to sum |d_i|, the largest |sum| any assignment can have)
+#: relative tolerance for ties between ``abs(sum)`` of an assignment and the observed one
+#: (relative to ``sum(abs(d))``, the largest ``abs(sum)`` any assignment can have)
 TIE_RTOL = 1e-9
 _CHUNK = 1 << 16  # sign assignments per vectorised block
 
@@ -108,12 +108,12 @@ def sign_flip_p(diff) -> float:
     Returns
     -------
     float
-        p = #{sign assignments s in {-1, +1}^n : |sum s_i d_i| >= |sum d_i|} / 2^n, with
-        a tie tolerance of :data:`TIE_RTOL` · sum |d_i| so that rounding cannot split
+        p = #{sign assignments s in {-1, +1}^n : ``abs(sum(s * d)) >= abs(sum(d))``} / 2^n,
+        with a tie tolerance of :data:`TIE_RTOL` · ``sum(abs(d))`` so that rounding cannot split
         equal sums. Exact for n <= :data:`EXACT_MAX`: every one of the 2^n assignments is
         counted, by splitting the differences into two halves, forming the 2^(n/2) signed
         sums of each half, and counting for each sum of the first half the sums of the
-        (sorted) second half that complete it to |total| >= |observed| (vectorised binary
+        (sorted) second half that complete it to ``abs(total) >= abs(observed)`` (vectorised binary
         search; memory and time of order 2^(n/2), not 2^n). Above, a Monte Carlo estimate
         from :data:`MONTE_CARLO_DRAWS` random assignments drawn with seed
         :data:`MONTE_CARLO_SEED`, p = (1 + #{as large}) / (1 + draws) (never 0). 1.0 for

@@ -21,18 +21,18 @@ in the tables only.
 Families (:data:`FAMILIES`; the Holm correction runs within each family, over all six
 benchmarks):
 
-====  ==================================  ================  =====================================  =====
-id    title                               metrics           comparisons (a vs b)                   tests
-====  ==================================  ================  =====================================  =====
-F1    gap against tuned optimisers        avg_sg            ngm vs sgd, msgd, adam                 18
-F2    accuracy against tuned optimisers   wc_acc            ngm vs sgd, msgd, adam                 18
-F3    what carries the effect             avg_sg            ngm vs fixed-gain, shuffled-gain,      30
+====  ==================================  ================  =======================================  =====
+id    title                               metrics           comparisons (a vs b)                     tests
+====  ==================================  ================  =======================================  =====
+F1    gap against tuned optimisers        avg_sg            ngm vs sgd, msgd, adam                   18
+F2    accuracy against tuned optimisers   wc_acc            ngm vs sgd, msgd, adam                   18
+F3    what carries the effect             avg_sg            ngm vs fixed-gain, shuffled-gain,        30
                                                             lr-replay, switch-burst, entropy-lr
-F4    cheap alternatives                  avg_sg, wc_acc    ngm vs weight-ema, lr-rewarm           24
-F5    explicit LC                         avg_sg, wc_acc    ngm+gilzenrat-phasic vs ngm,           24
+F4    cheap alternatives                  avg_sg, wc_acc    ngm vs weight-ema, lr-rewarm             24
+F5    explicit LC                         avg_sg, wc_acc    ngm+gilzenrat-phasic vs ngm,             24
                                                             ngm+adaptive vs ngm
-F6    optimizer resets                    avg_sg            msgd-reset vs msgd, adam-reset vs adam 12
-====  ==================================  ================  =====================================  =====
+F6    optimizer resets                    avg_sg            msgd-reset vs msgd, adam-reset vs adam   12
+====  ==================================  ================  =======================================  =====
 
 Verdicts (:data:`VERDICTS`), one per claim, at family-wise level :data:`ALPHA` = 0.05:
 

@@ -38,7 +38,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lcne.analysis.metrics import CONVENTIONS, per_seed_metrics
+from lcne.analysis.eval_exactness import subset_noise_floor
+from lcne.analysis.metrics import CONVENTIONS, evaluation_attrs, per_seed_metrics
 from lcne.analysis.paper_values import PROVENANCE_LEGEND, V1_TABLE, V2_AVG_SG, mark
 from lcne.analysis.report import merge_results, seeds_run
 from lcne.analysis.statistics import agreement, bca_interval, holm, power_note, sign_flip_p, t_interval
@@ -85,7 +86,10 @@ class StudyTables:
         left out because a run diverged.
     benchmarks : dict
         benchmark -> facts for the report: ``data_source``, ``iterations_per_task``,
-        ``n_tasks``, ``eval_schedule``, ``eval_subset``, ``mean_acc`` (fraction).
+        ``n_tasks``, ``eval_schedule``, ``n_evaluated``, ``n_iterations``, ``eval_subset``
+        (images per task, None for whole test sets), ``eval_precision``, ``mean_acc``
+        (mean per-seed avg-ACC, fraction) and ``noise_floor`` (sampling sd of an accuracy
+        on the subset at ``mean_acc``, fraction; NaN without subsets).
     """
 
     convention: str
@@ -97,16 +101,17 @@ class StudyTables:
 
 
 def _benchmark_facts(ds: xr.Dataset, seeds: pd.DataFrame) -> dict:
-    try:
-        cfg = json.loads(ds.attrs.get("config", "{}") or "{}")
-    except (TypeError, ValueError):
-        cfg = {}
-    subset = cfg.get("eval_subset")
+    ev = evaluation_attrs(ds)
+    mean_acc = float(seeds["avg_acc"].mean()) if len(seeds) else math.nan
+    try:  # sd of the task-1 accuracy from the fixed subset (finite-population correction)
+        floor = float(subset_noise_floor(ds, mean_acc)[0]) if np.isfinite(mean_acc) else math.nan
+    except (ValueError, IndexError):  # whole test sets (no subset attributes), or malformed ones
+        floor = math.nan
     return {"data_source": str(ds.attrs.get("data_source", "")),
             "iterations_per_task": int(ds.attrs["iterations_per_task"]), "n_tasks": int(ds.attrs["n_tasks"]),
-            "eval_schedule": str(cfg.get("eval_schedule") or "every"),
-            "eval_subset": int(subset) if isinstance(subset, (int, float)) and not isinstance(subset, bool) else None,
-            "mean_acc": float(seeds["avg_acc"].mean()) if len(seeds) else math.nan}
+            "eval_schedule": ev["eval_schedule"], "n_evaluated": ev["n_evaluated"],
+            "n_iterations": ev["n_iterations"], "eval_subset": ev["eval_subset"] or None,
+            "eval_precision": ev["eval_precision"], "mean_acc": mean_acc, "noise_floor": floor}
 
 
 def study_tables(datasets: Sequence[xr.Dataset], convention: str = STUDY_CONVENTION, alpha: float = ALPHA,
@@ -325,12 +330,12 @@ def _benchmark_section(bench: str, tables: StudyTables) -> List[str]:
     lines = [f"### {bench}", ""]
     info = [f"Data: {facts['data_source'] or 'not recorded'}",
             f"{facts['n_tasks']} contexts of {facts['iterations_per_task']} iterations",
-            f"evaluation schedule `{facts['eval_schedule']}`"]
+            f"evaluation schedule `{facts['eval_schedule']}` ({facts['n_evaluated']} of {facts['n_iterations']} "
+            f"iterations evaluated; M_k over those), {facts['eval_precision']}"]
     if facts["eval_subset"]:
-        N, p = facts["eval_subset"], facts["mean_acc"]
-        floor = 100 * math.sqrt(p * (1 - p) / N) if np.isfinite(p) else math.nan
-        info.append(f"task-1 accuracy on a fixed subset of {N} test images per run: binomial noise floor "
-                    f"sqrt(p(1 − p)/N) = {_f(floor, 2)} percentage points at the mean avg-ACC p = {_f(100 * p, 1)} %")
+        info.append(f"task-1 accuracy on a fixed subset of {facts['eval_subset']} test images per run: sampling sd "
+                    f"(binomial, finite-population corrected) {_f(100 * facts['noise_floor'], 2)} percentage points "
+                    f"at the mean avg-ACC {_f(100 * facts['mean_acc'], 1)} %")
     else:
         info.append("task-1 accuracy on the whole task-1 test set")
     if bench not in STUDY_BENCHMARKS:

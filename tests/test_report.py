@@ -114,3 +114,24 @@ def test_study_figure_panels_and_cli(tmp_path, capsys):
     _ds().to_netcdf(path, engine="h5netcdf")
     assert main(["report", str(path), "--out", str(tmp_path / "rep.md"), "--figure", str(tmp_path / "fig")]) == 0
     assert (tmp_path / "fig.png").stat().st_size > 10_000 and (tmp_path / "fig.pdf").exists()
+
+
+def test_every_published_value_has_a_provenance():
+    from lcne.analysis.paper_values import PROVENANCE, V1_TABLE, V2_AVG_SG, mark, provenance
+
+    keys = {("v2_avg_sg", b, m) for b, row in V2_AVG_SG.items() for m in row}
+    keys |= {("v1_table", b, m) for b, row in V1_TABLE.items() for m in row}
+    assert set(PROVENANCE) == keys
+    assert {p.kind for p in PROVENANCE.values()} == {"verbatim", "second-hand"}
+    # verbatim: only the two NGM-SGD avg-SG values quoted from the v3 text
+    verbatim = sorted(k for k, p in PROVENANCE.items() if p.kind == "verbatim")
+    assert verbatim == [("v2_avg_sg", "split-cifar10", "ngm"), ("v2_avg_sg", "split-miniimagenet", "ngm")]
+    assert V2_AVG_SG["split-cifar10"]["ngm"] == 0.134 and V2_AVG_SG["split-miniimagenet"]["ngm"] == 0.300
+    assert all(p.mark == "(r)" for k, p in PROVENANCE.items() if k[0] == "v1_table")  # recomputed
+    assert mark("v2_avg_sg", "split-cifar10", "ngm") == "(v)" and mark("v2_avg_sg", "split-mnist", "ngm") == "(s)"
+    assert mark("v2_avg_sg", "split-fashion-mnist", "ngm") == "" and provenance("v1_table", "x", "ngm") is None
+    with pytest.raises(KeyError, match="unknown table"):
+        provenance("v3", "split-mnist", "ngm")
+    # the report prints the mark beside the value
+    text = build_report([_ds(bench="split-cifar10")])
+    assert "| 0.134 (v) |" in text and "90.1 / 63.9 / 67.7 / 0.157 (r)" in text
