@@ -234,6 +234,9 @@ def _train_batch(methods, cfg, stream, bar, reference=None) -> Tuple[Dict[str, R
     unc = {**signal.config(), "n_runs": len(seeds)}
     configs = {m: {"gain": METHODS[m].gain, "controller": part.config(), "uncertainty": unc}
                for m, part in zip(methods, controller.parts)}
+    for m in methods:  # the method parameters that ran, defaults included (weight-ema, lr-rewarm)
+        if METHODS[m].params:
+            configs[m]["method_params"] = method_params(cfg.method_params, [m])
     return out, configs
 
 

@@ -117,8 +117,21 @@ def _check_grid(where: str, grid) -> Dict[str, list]:
             raise ConfigError(f"{where}.{k}: empty list of values")
         for val in vals:
             check_field(key, val, f"{where}.{k} value")
+            _check_method_params(where, key, val)
         out[key] = vals
     return out
+
+
+def _check_method_params(where: str, key: str, value) -> None:
+    """Refuse an unknown key or a bad value of ``method_params`` before anything runs."""
+    if key != "method_params":
+        return
+    from lcne.experiments.methods import method_params
+
+    try:
+        method_params(value, [])
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def parse_optimizer(name: str, where: str = "optimizers") -> Tuple[str, Dict[str, str]]:
@@ -287,6 +300,7 @@ def spec_from_dict(raw: Dict, where: str = "spec", default_out: str = "results/s
             raise ConfigError(f"{where}: base.{k}: set by the sweep itself (use the spec's benchmarks, optimizers, "
                               f"seeds; eval_split follows the phase)")
         check_field(key, base[k], f"{where}: base")
+        _check_method_params(f"{where}: base", key, base[k])
     base = {str(k).replace("-", "_"): v for k, v in base.items()}
     # two names that are the same runs (ngm with base lc adaptive, and ngm+adaptive)
     effective: Dict[tuple, str] = {}

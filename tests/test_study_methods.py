@@ -48,7 +48,8 @@ def test_lr_replay_steps_with_the_same_seeds_squared_ngm_gain_at_network_gain_on
     replay, sgd = _var(ds, "train_loss", "lr-replay"), _var(ds, "train_loss", "sgd")
     np.testing.assert_allclose(replay[:, :2], sgd[:, :2], rtol=1e-6)  # other batch: float rounding only
     assert np.all(np.abs(replay[:, 2] - sgd[:, 2]) > 1e-3)
-    assert json.loads(ds.attrs["controllers"])["lr-replay"]["gain"] == "own"
+    ran = json.loads(ds.attrs["controllers"])
+    assert ran["lr-replay"]["gain"] == "own" and "method_params" not in ran["lr-replay"]
 
 
 def test_switch_burst_replays_the_seed_and_context_mean_ngm_trace(stream):
@@ -110,6 +111,7 @@ def test_weight_ema_equals_a_hand_ema_and_swaps_only_its_runs(stream):
 
 def test_weight_ema_trains_like_sgd_and_evaluates_its_average(stream):
     ds = _run(stream, ["sgd", "weight-ema"], seeds=(1,), method_params={"ema_decay": 0.5})
+    assert json.loads(ds.attrs["controllers"])["weight-ema"]["method_params"] == {"ema_decay": 0.5}
     assert np.array_equal(_var(ds, "train_loss", "sgd"), _var(ds, "train_loss", "weight-ema"))  # raw weights train
     acc = ds["accuracy"].sel({"eval_task": 1})
     assert not np.array_equal(acc.sel({"method": "sgd"}).values, acc.sel({"method": "weight-ema"}).values)
@@ -242,6 +244,7 @@ def test_controls_are_not_tuned_and_run_beside_ngm_at_its_selected_setting():
     ({"selection": {"convention": "first"}}, "selection.convention 'first'"),
     ({"controls": "tune"}, "controls: 'tune' (did you mean 'tuned'?)"),
     ({"base": {"seeds": [1]}}, "base.seeds: set by the sweep itself"),
+    ({"grid": {"method_params": [{"rewarm_dropp": 0.1}]}}, "method_params: unknown key 'rewarm_dropp'"),
 ])
 def test_matched_and_named_spec_errors(patch, message):
     raw = {**SPEC, "per_optimizer": {}, **patch}
