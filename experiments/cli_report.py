@@ -12,8 +12,9 @@ def register(subparsers) -> None:
         "report",
         help="reproduction report: our tables next to the paper's, paired tests, verdict per claim",
         description="Read results files (lcne run outputs or sweep batch files), group them by benchmark, "
-        "and write a Markdown report (and HTML with --html) with the paper's values, per-seed spread, "
-        "bootstrap CIs, paired sign-flip tests and a verdict per claim.",
+        "and write a Markdown report (and HTML with --html) with the paper's values (marked verbatim or "
+        "second-hand), per-seed spread, t intervals, exact two-sided paired sign-flip tests with Holm over all "
+        "claims, k/n seeds agreeing, and a verdict per claim.",
     )
     p.add_argument("results", nargs="+", help="netCDF results files")
     p.add_argument("--out", default="report.md", help="Markdown output path (default report.md)")
@@ -21,7 +22,7 @@ def register(subparsers) -> None:
     p.add_argument("--convention", default="code", choices=["code", "after-first"],
                    help="avg-min-ACC convention (default: the authors' code)")
     p.add_argument("--alpha", type=open_unit_interval, default=0.05,
-                   help="significance level of the verdicts, 0 < alpha < 1 (default 0.05)")
+                   help="family-wise significance level of the verdicts (Holm), 0 < alpha < 1 (default 0.05)")
     p.add_argument("--title", default="Reproduction report")
     p.add_argument("--figure", default=None, metavar="STEM",
                    help="also write a summary figure STEM.png/.pdf: avg-SG and WC-ACC per seed and method")
