@@ -29,8 +29,8 @@ deviations from the protocol.
 """
 from __future__ import annotations
 
-import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
@@ -369,6 +369,17 @@ def _benchmark_section(bench: str, tables: StudyTables) -> List[str]:
     return lines
 
 
+def _results_line(datasets: Sequence[xr.Dataset]) -> str:
+    """Which results the report read: file count, code revisions, creation times."""
+    revs = Counter(str(d.attrs.get("git_revision") or "not recorded") for d in datasets)
+    created = sorted(str(d.attrs["created"]) for d in datasets if d.attrs.get("created"))
+    line = (f"Results: {len(datasets)} file{'s' if len(datasets) != 1 else ''}; code revision "
+            + ", ".join(f"`{r}` ({n})" for r, n in sorted(revs.items())))
+    if created:
+        line += f"; written {created[0]} to {created[-1]}" if len(created) > 1 else f"; written {created[0]}"
+    return line + "."
+
+
 def build_study_report(datasets: Sequence[xr.Dataset], protocol_commit: Optional[str] = None,
                        deviations: Sequence[str] = (), *, title: str = "Study report",
                        convention: str = STUDY_CONVENTION, alpha: float = ALPHA, n_boot: int = 10_000,
@@ -406,6 +417,7 @@ def build_study_report(datasets: Sequence[xr.Dataset], protocol_commit: Optional
     else:
         lines += ["**Protocol commit not given**: this report cannot be checked against the pre-registered protocol "
                   "(pass `--protocol-commit`).", ""]
+    lines += [_results_line(datasets), ""]
     ran = claims[claims["verdict"] != "not run"]
     lines += [f"{len(claims)} pre-registered claims in {len(FAMILIES)} families; {len(ran)} ran, "
               f"{len(claims) - len(ran)} not run. Convention: avg-min-ACC `{convention}` "

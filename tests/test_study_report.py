@@ -222,3 +222,17 @@ def test_cli_writes_report_and_figure(tmp_path, capsys):
     assert err == [f"lcne: error: --deviations {tmp_path / 'nope'}: file not found; give a text file with one "
                    f"deviation per line"]
     assert not (tmp_path / "c.md").exists()
+
+
+def test_cli_checks_its_outputs_before_any_work(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    res = tmp_path / "r.nc"
+    _study()[0].to_netcdf(res, engine="h5netcdf")
+    assert main(["study-report", str(res), "--out", str(blocker / "study.md")]) == 2
+    assert main(["study-report", str(res), "--out", str(tmp_path / "s.md"), "--figure", str(blocker / "f.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("cannot write there" in e for e in err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "r.nc"]  # nothing written
+    text = build_study_report(_study())
+    assert "Results: 2 files; code revision `not recorded` (2)." in text
