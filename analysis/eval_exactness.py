@@ -173,14 +173,15 @@ def _run_metrics(curve: np.ndarray, ipt: int) -> Dict[str, object]:
 class ExactnessReport:
     """What a cheaper evaluation changes, per run and in summary.
 
-    runs : DataFrame, index (method, seed): ``<metric>_exact``, ``<metric>_approx``,
-        ``<metric>_error`` (approx - exact, stored units) for every column of
-        :data:`EXACTNESS_METRICS`; for schedules also ``M<k>_hit`` / ``F<k>_hit`` (bool:
-        an evaluated iteration of block k attains the exact M_k / F_k is evaluated).
-    summary : DataFrame, index metric column: ``max_abs_error``, ``mean_abs_error``,
-        ``n_runs``; for schedules also rows ``M_k hit`` / ``F_k hit`` (fraction of blocks
-        of all runs).
-    what : str, e.g. ``"schedule switch:20/10 (14% of iterations)"`` or ``"fp32 vs bf16"``.
+    ``runs`` (DataFrame, index (method, seed)) holds ``<metric>_exact``,
+    ``<metric>_approx`` and ``<metric>_error`` (approx - exact, stored units) for every
+    column of :data:`EXACTNESS_METRICS`; for schedules also ``M<k>_hit`` and ``F<k>_hit``
+    (bool: an evaluated iteration of block k attains the exact M_k; F_k's iteration is
+    evaluated). ``summary`` (DataFrame, index: metric column) holds ``max_abs_error``,
+    ``mean_abs_error`` and ``n_runs``; for schedules also the rows ``M_k hit`` and
+    ``F_k hit`` (fraction of the blocks of all runs, in ``mean_abs_error``). ``what``
+    says what was compared, e.g. ``"schedule switch:20/10 (20 % of iterations
+    evaluated), task 1"`` or ``"fp32 vs bf16, task 1"``.
     """
 
     runs: pd.DataFrame
@@ -227,15 +228,17 @@ def _summary(runs: pd.DataFrame, hits: Optional[Dict[str, np.ndarray]] = None) -
 def schedule_exactness(ds: xr.Dataset, schedule, eval_task: int = 1) -> ExactnessReport:
     """The error a schedule would cause, measured on a full-density ``ds``.
 
-    Parameters
-    ----------
-    ds : results evaluated after every iteration (``evaluated`` all True or absent)
-    schedule : an :class:`lcne.experiments.eval_schedule.EvalSchedule` or a bool mask
-        (iteration,)
-    eval_task : the task whose curve is measured (1, the paper's)
-
     Every run that did not diverge (:func:`lcne.analysis.metrics.finite_curves`) is
     compared; see :class:`ExactnessReport` for the columns.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results evaluated after every iteration (``evaluated`` all True or absent).
+    schedule : EvalSchedule or bool array (iteration,)
+        An :class:`lcne.experiments.eval_schedule.EvalSchedule` or its mask.
+    eval_task : int
+        The task whose curve is measured (1, the paper's).
     """
     _require_dense(ds)
     mask = schedule_mask(schedule, ds)

@@ -42,13 +42,15 @@ class RunRecord:
 
     accuracy, loss : (n_runs, iterations, n_tasks), NaN for tasks not yet seen
     gain, entropy, drive, train_loss, lr_scale : (n_runs, iterations)
-    state : name -> (n_runs, iterations) recorded controller / front-end state. With
-        fixed evaluation subsets it also holds ``eval_index`` (n_runs, n_tasks, N) int64,
-        each run's test indices (-1 padded, :mod:`lcne.experiments.eval_subset`), and
-        ``eval_test_size`` (n_runs, n_tasks) int64, the size of each task's whole test set:
-        per-run arrays kept in ``state`` so that code slicing a record by runs keeps them
-        (:func:`lcne.experiments.results.record_to_dataset` takes them out again)
+    state : name -> (n_runs, iterations) recorded controller / front-end state
     diverged_at : (n_runs,) iteration where the run diverged, -1 if it never did
+
+    With fixed evaluation subsets ``state`` also holds ``eval_index`` (n_runs, n_tasks, N)
+    int64, each run's test indices (-1 padded, :mod:`lcne.experiments.eval_subset`), and
+    ``eval_test_size`` (n_runs, n_tasks) int64, the size of each task's whole test set
+    (:data:`EVAL_STATE_KEYS`): per-run arrays kept in ``state`` so that code slicing a
+    record by runs keeps them; :func:`lcne.experiments.results.record_to_dataset` takes
+    them out again.
     """
 
     accuracy: np.ndarray
