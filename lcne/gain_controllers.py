@@ -259,8 +259,10 @@ class StackedControllers(GainController):
 class ReplayGain(GainController):
     """Replays a recorded gain trace, one value per iteration, ignoring the drive.
 
-    The shuffled-gain control: a run gets the gain time course of *another* run, so
-    the gain keeps its statistics but is decoupled from this run's uncertainty.
+    The NGM-derived controls use it (``lcne.experiments.ngm_controls`` builds the traces):
+    ``shuffled-gain`` gets the gain time course of *another* run, so the gain keeps its
+    statistics but is decoupled from this run's uncertainty; ``switch-burst`` a seed- and
+    context-averaged trace; ``lr-replay`` its own seed's trace, applied to the learning rate.
 
     Parameters
     ----------
