@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from lcne.experiments.config import RunConfig
+from lcne.experiments.datasets import fashion as fashion_module
 from lcne.experiments.datasets.fashion import DEBIAN_SHA256, FASHION_MNIST_DIR, load_fashion_mnist
 from lcne.experiments.datasets.mnist import ImageSet, load_embedded_mnist, load_mnist_idx, save_mnist_idx
 from lcne.experiments.errors import ConfigError, DataError
@@ -44,10 +45,15 @@ def test_loader_reads_the_debian_files(fashion):
     assert {Path(p).name: h for p, h in files.items()} == DEBIAN_SHA256
     some = next(iter(files))
     assert files[some] == hashlib.sha256(Path(some).read_bytes()).hexdigest()
-    # the normalisation constants are this training set's pixel mean and sd (4 decimals)
-    x = train.images.astype(np.float64) / 255
-    assert x.mean() == pytest.approx(FASHION_MNIST_MEAN, abs=5e-5)
-    assert x.std() == pytest.approx(FASHION_MNIST_STD, abs=5e-5)
+    # the normalisation constants are this training set's pixel mean and sd (4 decimals),
+    # computed exactly from the grey-level histogram (chunked: no 376 MB float copy)
+    hist = sum(np.bincount(chunk.ravel(), minlength=256) for chunk in np.array_split(train.images, 20))
+    v = np.arange(256) / 255
+    mean = (hist * v).sum() / hist.sum()
+    sd = np.sqrt((hist * (v - mean) ** 2).sum() / hist.sum())
+    assert hist.sum() == 60000 * 784
+    assert mean == pytest.approx(FASHION_MNIST_MEAN, abs=5e-5) and mean == pytest.approx(0.286041, abs=1e-6)
+    assert sd == pytest.approx(FASHION_MNIST_STD, abs=5e-5) and sd == pytest.approx(0.353024, abs=1e-6)
 
 
 @needs_fashion
@@ -86,7 +92,7 @@ def test_sweep_batches_hash_the_default_fashion_files():
 
 # --------------------------------------------------------------------------- absent or wrong files
 
-def test_absent_files_give_one_line_with_the_way_to_get_them(tmp_path, capsys):
+def test_absent_files_give_one_line_with_the_way_to_get_them(tmp_path, capsys, monkeypatch):
     from lcne.experiments.cli import main
 
     with pytest.raises(DataError) as err:
@@ -97,6 +103,9 @@ def test_absent_files_give_one_line_with_the_way_to_get_them(tmp_path, capsys):
     assert "--data-dir" in msg
     with pytest.raises(DataError, match="is not a directory; get Fashion-MNIST with `apt-get install"):
         load_fashion_mnist(str(tmp_path / "missing"))
+    monkeypatch.setattr(fashion_module, "FASHION_MNIST_DIR", str(tmp_path / "nowhere"))  # no package, no --data-dir
+    with pytest.raises(DataError, match=r"^Fashion-MNIST not found: .*nowhere does not exist; get Fashion-MNIST with"):
+        build_stream("split-fashion-mnist")
     rc = main(["run", "rotated-fashion-mnist", "--data-dir", str(tmp_path), "--optimizers", "sgd", "--seeds", "1",
                "--iterations", "1", "--out", str(tmp_path / "out"), "--quiet", "--no-figure"])
     err_lines = capsys.readouterr().err.strip().splitlines()

@@ -15,6 +15,7 @@ Classes: 0 T-shirt/top, 1 trouser, 2 pullover, 3 dress, 4 coat, 5 sandal, 6 shir
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -48,6 +49,8 @@ def fashion_mnist_files(data_dir: Optional[str] = None) -> Dict[str, str]:
     """Paths of the four Fashion-MNIST IDX files (keys ``train_images``, ``train_labels``,
     ``test_images``, ``test_labels``) in ``data_dir`` (default :data:`FASHION_MNIST_DIR`).
     A missing folder or file: one-line :class:`DataError` saying how to get them."""
+    if data_dir is None and not Path(FASHION_MNIST_DIR).is_dir():
+        raise DataError(f"Fashion-MNIST not found: {FASHION_MNIST_DIR} does not exist{FASHION_MNIST_HINT}")
     root = FASHION_MNIST_DIR if data_dir is None else data_dir
     return {k: str(p) for k, p in find_idx_files(root, FASHION_MNIST_HINT).items()}
 
@@ -63,16 +66,16 @@ def load_fashion_mnist(data_dir: Optional[str] = None) -> Tuple[ImageSet, ImageS
     the sha256 of each file is recorded in ``ImageSet.files`` (compare with
     :data:`DEBIAN_SHA256`). Loading takes about 1 s.
     """
+    paths = fashion_mnist_files(data_dir)
     root = FASHION_MNIST_DIR if data_dir is None else data_dir
-    paths = fashion_mnist_files(root)
     train, test = load_idx_files(root, what="Fashion-MNIST IDX files", hint=FASHION_MNIST_HINT)
     for split, ds in (("train", train), ("test", test)):
+        missing = sorted(set(range(10)) - set(np.unique(ds.labels).tolist()))
+        if missing:
+            raise DataError(f"{paths[f'{split}_labels']}: no image of class(es) {missing}, but Fashion-MNIST has "
+                            f"every label 0-9 in both splits{FASHION_MNIST_HINT}")
         expected = FASHION_MNIST_COUNTS[split]
         if len(ds) != expected:
             raise DataError(f"{paths[f'{split}_images']}: {len(ds)} images, but Fashion-MNIST's {split} split has "
                             f"{expected}{FASHION_MNIST_HINT}")
-        missing = sorted(set(range(10)) - set(np.unique(ds.labels).tolist()))
-        if missing:
-            raise DataError(f"{paths[f'{split}_labels']}: no image of class(es) {missing}; Fashion-MNIST has "
-                            f"every label 0-9 in both splits")
     return train, test
