@@ -42,6 +42,9 @@ _EXPORTS = {
     "build_study_report": "study_report",
     "study_tables": "study_report",
     "forest_figure": "study_figure",
+    "schedule_exactness": "eval_exactness",
+    "compare_results": "eval_exactness",
+    "choose_schedule": "schedule_rule",
     "synthetic_results": "synthetic",
 }
 

@@ -143,9 +143,14 @@ def fig_task1(ds: xr.Dataset, *, eval_task: int = 1, loss: bool = True, lc_state
     acc = task1_accuracy(ds, eval_task)
 
     def band(ax, y, look, label=None):
+        # only the iterations some seed evaluated: a sparse evaluation schedule leaves NaN
+        # elsewhere, drawn as one line through the evaluated points (never forward-filled)
+        y = np.asarray(y, dtype=float)
+        keep = np.isfinite(y).any(axis=0)
+        y, x = y[:, keep], it[keep]
         m, s = np.nanmean(y, axis=0), np.nanstd(y, axis=0)
-        ax.plot(it, m, color=look.colour, ls=look.linestyle, lw=0.9, label=label)
-        ax.fill_between(it, m - s, m + s, color=look.colour, alpha=0.18, lw=0)
+        ax.plot(x, m, color=look.colour, ls=look.linestyle, lw=0.9, label=label)
+        ax.fill_between(x, m - s, m + s, color=look.colour, alpha=0.18, lw=0)
 
     for opt, look in zip(methods, looks):
         band(ax_acc, 100 * acc.sel({"method": opt}).values, look, look.label)

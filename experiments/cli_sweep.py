@@ -23,6 +23,8 @@ def register(subparsers) -> None:
                    "e.g. --set base.iterations=20 --set seeds=[42,43]")
     p.add_argument("--device", default=None, help="cpu or cuda for every batch (short for --set base.device=DEVICE)")
     p.add_argument("--dry-run", action="store_true", help="list the batches and exit")
+    p.add_argument("--phase", choices=("all", "tuning"), default="all",
+                   help="'tuning': stop after the tuning phase, the selection and the schedule rule (default: all)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_sweep)
 
@@ -60,7 +62,11 @@ def _cmd_sweep(args) -> int:
             print("lcne sweep: dask[distributed] is not installed (pip install 'lcne[dist]'); running in-process")
             use_dask = False
     summary = run_sweep(spec, scheduler=args.scheduler, use_dask=use_dask, workers=args.workers,
-                        progress=not args.quiet)
+                        progress=not args.quiet, phase=args.phase)
+    if "schedule" in summary:
+        print("test-phase evaluation schedule (rule of test_schedule, from the tuning runs):")
+        for bench, sched in sorted(summary["schedule"].items()):
+            print(f"  {bench}: {sched}")
     print(f"{len(summary['batches'])} batches in {summary['out']}/batches")
     if "selection" in summary:
         print("selected on the validation split:")

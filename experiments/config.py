@@ -207,6 +207,9 @@ class RunConfig:
                     raise ConfigError(f"{group}.{k}: {v!r} is not a number or name")
         if self.lc_params:
             _check_lc_params(self)
+        from lcne.experiments.methods import method_params
+
+        method_params(self.method_params, self.optimizers)
         if not (self.device == "cpu" or self.device.startswith("cuda")):
             raise ConfigError(f"device: {self.device!r}; allowed: cpu, cuda, cuda:N")
         if self.device.startswith("cuda"):

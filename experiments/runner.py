@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -259,6 +260,7 @@ def run_experiment(
         bar = tqdm(total=total, desc=cfg.benchmark, unit="it", mininterval=0.5)
     records: Dict[str, RunRecord] = {}
     configs: Dict[str, dict] = {}
+    started = time.perf_counter()
     try:
         for methods in batches:
             if bar is not None:
@@ -278,4 +280,6 @@ def run_experiment(
     ran = controllers_json({method_label(m, cfg): configs[m] for m in cfg.optimizers})
     return finish_attrs(ds, cfg.to_json(), cfg.benchmark, cfg.iterations,
                         {"data_source": stream.source, "controllers": ran, "dataset": stream.dataset,
-                         "data_files": json.dumps(stream.data_files, sort_keys=True)})
+                         "data_files": json.dumps(stream.data_files, sort_keys=True),
+                         "train_seconds": round(time.perf_counter() - started, 3),
+                         "torch_threads": torch.get_num_threads()})

@@ -69,12 +69,13 @@ from lcne.experiments.config import RunConfig, check_field, suggest
 from lcne.experiments.errors import ConfigError
 
 __all__ = ["SweepSpec", "load_spec", "expand", "expand_named", "run_sweep", "run_batch", "parse_optimizer",
-           "is_matched_control", "optimizer_grid", "optimizer_configs", "selection_record", "CONTROL_MODES"]
+           "is_matched_control", "optimizer_grid", "optimizer_configs", "selection_record", "CONTROL_MODES",
+           "choose_test_schedules"]
 log = logging.getLogger(__name__)
 
 _RUN_KEYS = {f.name for f in fields(RunConfig)}
 _SPEC_KEYS = {"name", "out", "benchmarks", "optimizers", "seeds", "base", "grid", "per_optimizer",
-              "per_benchmark", "equal_budget", "selection", "controls"}
+              "per_benchmark", "equal_budget", "selection", "controls", "test_schedule"}
 #: run options a sweep sets itself (from ``benchmarks``, ``optimizers``, ``seeds`` and the phase)
 _SWEEP_OWNED = ("optimizers", "seeds", "benchmark", "eval_split")
 _SELECTION_KEYS = ("metric", "convention", "seeds")
@@ -100,6 +101,10 @@ class SweepSpec:
     selection: Optional[Dict] = None
     per_benchmark: Dict[str, Dict[str, Dict[str, list]]] = field(default_factory=dict)
     controls: str = "matched"
+    #: ``{"candidates": [spec, ...], "tolerance": {"avg_sg": .., "accuracy": ..}}``: the
+    #: test phase's evaluation schedule is chosen per benchmark from the full-density
+    #: tuning runs by :func:`lcne.analysis.schedule_rule.choose_schedule`
+    test_schedule: Optional[Dict] = None
 
 
 def _check_grid(where: str, grid) -> Dict[str, list]:
@@ -259,6 +264,41 @@ def _check_selection(where: str, selection, seeds: List[int]) -> Optional[Dict]:
     return {"metric": metric, "convention": convention, "seeds": list(sel_seeds)}
 
 
+def _check_test_schedule(where: str, value, selection, base) -> Optional[Dict]:
+    """``test_schedule: {candidates: [..], tolerance: {avg_sg: .., accuracy: ..}}``: needs a
+    tuning phase (``selection``) evaluated at full density, whose runs the rule reads."""
+    if value is None:
+        return None
+    from lcne.experiments.eval_schedule import parse_schedule
+
+    if not isinstance(value, dict) or "candidates" not in value:
+        raise ConfigError(f"{where}: test_schedule must be a mapping with 'candidates' (schedule specs, sparsest "
+                          f"first) and optional 'tolerance' {{avg_sg: 0.005, accuracy: 0.005}}")
+    unknown = set(value) - {"candidates", "tolerance"}
+    if unknown:
+        raise ConfigError(f"{where}: test_schedule: unknown key {sorted(unknown)[0]!r}; allowed: candidates, tolerance")
+    cands = value["candidates"]
+    if not isinstance(cands, list) or not cands or not all(isinstance(c, str) for c in cands):
+        raise ConfigError(f"{where}: test_schedule.candidates must be a non-empty list of schedule specs, "
+                          f"e.g. [switch:50/10, every]")
+    for c in cands:
+        try:
+            parse_schedule(c)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: test_schedule.candidates: {exc}") from None
+    tol = value.get("tolerance") or {}
+    if not isinstance(tol, dict) or set(tol) - {"avg_sg", "accuracy"} or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in tol.values()):
+        raise ConfigError(f"{where}: test_schedule.tolerance must map avg_sg and/or accuracy to non-negative "
+                          f"numbers (accuracy as a fraction: 0.005 = 0.5 pp)")
+    if selection is None:
+        raise ConfigError(f"{where}: test_schedule is chosen from the tuning runs; it needs a selection (tuning phase)")
+    if str(base.get("eval_schedule", "every")) != "every":
+        raise ConfigError(f"{where}: test_schedule: the tuning runs must be evaluated after every iteration; "
+                          f"remove base.eval_schedule")
+    return {"candidates": list(cands), "tolerance": {"avg_sg": 0.005, "accuracy": 0.005, **tol}}
+
+
 def spec_from_dict(raw: Dict, where: str = "spec", default_out: str = "results/sweeps/sweep") -> SweepSpec:
     from lcne.experiments.methods import METHODS
     from lcne.experiments.streams import BENCHMARKS
@@ -334,6 +374,7 @@ def spec_from_dict(raw: Dict, where: str = "spec", default_out: str = "results/s
     if controls not in CONTROL_MODES:
         raise ConfigError(f"{where}: controls: {controls!r}{suggest(str(controls), CONTROL_MODES)}; "
                           f"allowed: {', '.join(CONTROL_MODES)}")
+    test_schedule = _check_test_schedule(where, raw.get("test_schedule"), raw.get("selection"), base)
     spec = SweepSpec(
         name=str(raw.get("name", Path(default_out).name)),
         out=str(raw.get("out", default_out)),
@@ -348,6 +389,7 @@ def spec_from_dict(raw: Dict, where: str = "spec", default_out: str = "results/s
         per_benchmark={b: {o: _check_grid(f"{where}: per_benchmark.{b}.{o}", g) for o, g in grids.items()}
                        for b, grids in per_bench.items()},
         controls=controls,
+        test_schedule=test_schedule,
     )
     matched = [o for o in optimizers if is_matched_control(spec, o)]
     if matched and REFERENCE not in optimizers:
@@ -628,17 +670,42 @@ def selection_record(spec: SweepSpec, chosen: Dict[tuple, Dict]) -> Dict[str, Op
     return record
 
 
+def choose_test_schedules(spec: SweepSpec, tuning: Sequence[Tuple[RunConfig, Path]]) -> Dict[str, Dict]:
+    """Per benchmark, the schedule rule of ``spec.test_schedule`` applied to its tuning
+    batch files (:func:`lcne.analysis.schedule_rule.choose_schedule`)."""
+    from lcne.analysis.results_io import open_results
+    from lcne.analysis.schedule_rule import choose_schedule
+    from lcne.experiments.eval_schedule import parse_schedule
+
+    candidates = [parse_schedule(c) for c in spec.test_schedule["candidates"]]
+    out = {}
+    for bench in spec.benchmarks:
+        datasets = []
+        for cfg, path in tuning:
+            if cfg.benchmark == bench:
+                ds = open_results(path)
+                datasets.append(ds.isel(config=0) if "config" in ds.dims else ds)
+        out[bench] = choose_schedule(datasets, candidates, spec.test_schedule["tolerance"])
+    return out
+
+
 def run_sweep(spec: SweepSpec, scheduler: Optional[str] = None, use_dask: bool = True,
-              workers: Optional[int] = None, progress: bool = True) -> Dict:
+              workers: Optional[int] = None, progress: bool = True, phase: str = "all") -> Dict:
     """Run (or resume) a sweep. Returns a summary dict with the batch files.
 
     With ``selection``: tuning batches on the validation split (selection seeds; the
     tuned optimizers only), a ``selection.json`` with the chosen setting of every
-    optimizer (:func:`selection_record`), then the test batches (matched controls beside
-    NGM at its selected setting).
+    optimizer (:func:`selection_record`), with ``test_schedule`` a ``schedule.json`` with
+    the test phase's evaluation schedule per benchmark (:func:`choose_test_schedules`),
+    then the test batches (matched controls beside NGM at its selected setting).
+    ``phase="tuning"`` stops before the test phase.
     """
     from lcne.experiments.runner import method_label
 
+    if phase not in ("all", "tuning"):
+        raise ConfigError(f"phase: {phase!r}; allowed: all, tuning")
+    if phase == "tuning" and not spec.selection:
+        raise ConfigError(f"sweep {spec.name}: --phase tuning needs a selection (the spec has no tuning phase)")
     _DATA_HASHES.clear()  # the data are hashed afresh once per sweep
     out = Path(spec.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -661,7 +728,19 @@ def run_sweep(spec: SweepSpec, scheduler: Optional[str] = None, use_dask: bool =
                 print(f"selection: every tuning run of {key} diverged; left out of the test phase")
         summary["selection"] = record
         summary["tuning_batches"] = [str(p) for p in tpaths]
+        schedules = None
+        if spec.test_schedule:
+            schedules = choose_test_schedules(spec, [(c, p) for (c, _), p in zip(tuning, tpaths)])
+            _write_json(out / "schedule.json", schedules)
+            summary["schedule"] = {b: v["chosen"] for b, v in schedules.items()}
+        if phase == "tuning":
+            summary["batches"] = []
+            return summary
         final = expand(spec, eval_split="test", only=chosen, phase="test")
+        if schedules:
+            for cfg in final:
+                cfg.eval_schedule = schedules[cfg.benchmark]["chosen"]
+                cfg.validate()
     else:
         final = expand(spec)
     summary["batches"] = [str(p) for p in _execute(final, out, scheduler, use_dask, workers, progress)]

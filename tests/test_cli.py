@@ -132,7 +132,7 @@ def test_export_mnist_writes_the_embedded_images_for_other_tools(tmp_path, capsy
 # --- the static subcommand table ---------------------------------------------------------
 
 EXPECTED_SUBCOMMANDS = ["run", "bench", "export-mnist", "figures", "compare-bio", "validate-spiking", "sweep",
-                        "report"]
+                        "report", "study-report"]
 
 
 def test_the_table_lists_every_subcommand_and_help_shows_them_all():
