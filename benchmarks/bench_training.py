@@ -1,6 +1,9 @@
-"""Training throughput: single vs batched runs, GFLOP/s against the matmul peak.
+"""Training throughput: single vs batched runs, GFLOP/s against the matmul peak; with
+``--full-size``, the evaluation modes (schedules, subsets, bf16) on full-size Split
+Fashion-MNIST.
 
-Usage: python benchmarks/bench_training.py [lcne bench options, e.g. --iterations 40 --json]
+Usage: python benchmarks/bench_training.py [lcne bench options, e.g. --iterations 40 --json,
+or --full-size --schedules switch:50/10 --subset 1000]
 (the same as ``lcne bench [options]``).
 """
 import sys
