@@ -79,6 +79,9 @@ def choose_schedule(datasets: Sequence[xr.Dataset], candidates: Sequence[str],
     if not datasets:
         raise ResultsError("schedule rule: no full-density results to measure the candidates on")
     for schedule in candidates:
+        if isinstance(schedule, str):
+            raise ResultsError(f"schedule rule: candidate {schedule!r} is a spec string; pass schedules parsed "
+                               f"with lcne.experiments.eval_schedule.parse_schedule")
         spec = schedule.to_spec()
         if schedule.is_dense:  # evaluating every iteration is exact by construction
             rows.append({"schedule": spec, "passed": True, "fraction": 1.0})
