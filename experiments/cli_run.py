@@ -67,9 +67,12 @@ def add_run(sub) -> None:
     p.add_argument("--eval-precision", default=None, choices=["fp32", "bf16"],
                    help="arithmetic of the evaluation forward passes (default fp32; bf16 only where it is "
                    "faster: CUDA, or a CPU with AMX)")
+    p.add_argument("--rotation", default=None, choices=["nearest", "bilinear"],
+                   help="interpolation of the rotated benchmarks (default nearest, the authors' torchvision call)")
     p.add_argument("--config", default=None, help="YAML file with run options (command-line options win)")
     p.add_argument("--out", default=None, help="output directory (default results)")
-    p.add_argument("--data-dir", default=None, help="directory with the MNIST IDX files (default: embedded subset)")
+    p.add_argument("--data-dir", default=None, help="directory with the four IDX files (default: the embedded MNIST subset; "
+                   "for the Fashion-MNIST benchmarks /usr/share/datasets/fashion-mnist)")
     p.add_argument("--device", default=None, help="cpu (default) or cuda")
     p.add_argument("--no-figure", action="store_true", help="skip the figure")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -126,6 +129,7 @@ def config_from_args(args):
         "eval_schedule": _schedule_from_args(args),
         "eval_subset": args.eval_subset,
         "eval_precision": args.eval_precision,
+        "rotation": args.rotation,
         "out": args.out,
         "data_dir": args.data_dir,
         "device": args.device,

@@ -227,3 +227,13 @@ def test_rotation_option_changes_the_stream_and_the_run(tiny_mnist):
     assert ln.shape == (9,) and np.isfinite(ln).all()
     assert np.array_equal(ln[:3], lb[:3]) and not np.array_equal(ln[4:], lb[4:])
     assert json.loads(runs["nearest"].attrs["config"])["rotation"] == "nearest"
+
+
+def test_rotation_flag_reaches_the_config():
+    from lcne.experiments.cli import build_parser, config_from_args
+
+    parse = build_parser().parse_args
+    assert config_from_args(parse(["run", "rotated-mnist"])).rotation == "nearest"
+    assert config_from_args(parse(["run", "rotated-mnist", "--rotation", "bilinear"])).rotation == "bilinear"
+    with pytest.raises(SystemExit):
+        parse(["run", "rotated-mnist", "--rotation", "cubic"])
