@@ -35,6 +35,7 @@ __all__ = [
     "ResultsError",
     "check_results",
     "load_results",
+    "open_batch",
     "open_results",
     "open_sweep",
     "results_files",
@@ -153,6 +154,13 @@ def open_results(path: PathLike) -> xr.Dataset:
         raise ResultsError(f"{path} has no {VERSION_ATTR} attribute: not an lcne results file")
     ds.attrs["_lcne_source"] = str(path)
     return check_results(ds, str(path))
+
+
+def open_batch(path: PathLike) -> xr.Dataset:
+    """:func:`open_results` of one file, without the length-1 ``config`` dimension a
+    sweep batch file carries (an ``lcne run`` file is returned as it is)."""
+    ds = open_results(path)
+    return ds.isel(config=0) if "config" in ds.dims else ds
 
 
 def results_files(folder: PathLike) -> List[Path]:

@@ -22,7 +22,7 @@ import xarray as xr
 from lcne.analysis.eval_exactness import EXACTNESS_METRICS, schedule_exactness
 from lcne.analysis.results_io import ResultsError
 
-__all__ = ["DEFAULT_TOLERANCE", "schedule_errors", "choose_schedule"]
+__all__ = ["DEFAULT_TOLERANCE", "schedule_errors", "within_tolerance", "choose_schedule"]
 
 #: the study protocol's tolerances (docs/study_protocol.md)
 DEFAULT_TOLERANCE = {"avg_sg": 0.005, "accuracy": 0.005}
@@ -33,9 +33,10 @@ def schedule_errors(datasets: Iterable[xr.Dataset], schedule) -> Dict[str, float
     :data:`~lcne.analysis.eval_exactness.EXACTNESS_METRICS`) over all runs of
     ``datasets`` (full density) if they had been evaluated on ``schedule`` (an
     :class:`lcne.experiments.eval_schedule.EvalSchedule`: ``mask``, ``is_dense``,
-    ``to_spec``), plus ``n_runs`` and ``fraction`` (share of iterations evaluated)."""
+    ``to_spec``), plus ``n_runs``, ``fraction`` (share of iterations evaluated) and
+    ``m_hit`` (share of the blocks of all runs whose M_k lies on an evaluated iteration)."""
     worst = {col: 0.0 for col, _, _ in EXACTNESS_METRICS}
-    n_runs, fraction = 0, np.nan
+    n_runs, fraction, hits, blocks = 0, np.nan, 0, 0
     for ds in datasets:
         report = schedule_exactness(ds, schedule)
         for col in worst:
@@ -43,12 +44,16 @@ def schedule_errors(datasets: Iterable[xr.Dataset], schedule) -> Dict[str, float
             if np.isfinite(value):
                 worst[col] = max(worst[col], value)
         n_runs += len(report.runs)
+        m_cols = [c for c in report.runs.columns if c.startswith("M") and c.endswith("_hit")]
+        hits += int(report.runs[m_cols].to_numpy(bool).sum())
+        blocks += report.runs[m_cols].size
         ipt, T = int(ds.attrs["iterations_per_task"]), int(ds.attrs["n_tasks"])
         fraction = float(schedule.mask(ipt, T).mean())
-    return {**worst, "n_runs": n_runs, "fraction": fraction}
+    return {**worst, "n_runs": n_runs, "fraction": fraction, "m_hit": hits / blocks if blocks else np.nan}
 
 
-def _within(errors: Dict[str, float], tolerance: Dict[str, float]) -> bool:
+def within_tolerance(errors: Dict[str, float], tolerance: Dict[str, float] = DEFAULT_TOLERANCE) -> bool:
+    """Whether the largest errors of :func:`schedule_errors` are within ``tolerance``."""
     for col, key, _ in EXACTNESS_METRICS:
         limit = tolerance["avg_sg"] if key == "avg_sg" else tolerance["accuracy"]
         if errors[col] > limit:
@@ -56,7 +61,7 @@ def _within(errors: Dict[str, float], tolerance: Dict[str, float]) -> bool:
     return True
 
 
-def choose_schedule(datasets: Sequence[xr.Dataset], candidates: Sequence[str],
+def choose_schedule(datasets: Sequence[xr.Dataset], candidates: Sequence,
                     tolerance: Dict[str, float] = DEFAULT_TOLERANCE) -> Dict[str, object]:
     """The sparsest candidate within ``tolerance`` on full-density ``datasets``.
 
@@ -70,7 +75,8 @@ def choose_schedule(datasets: Sequence[xr.Dataset], candidates: Sequence[str],
     Returns
     -------
     dict: ``chosen`` (a spec; ``"every"`` when no candidate passes), ``candidates``
-    (list of ``{"schedule", "passed", <metric>: max abs error, "n_runs", "fraction"}``)
+    (list of ``{"schedule", "passed", <metric>: max abs error, "n_runs", "fraction",
+    "m_hit"}``)
     and ``tolerance``.
     """
     datasets = list(datasets)
@@ -88,7 +94,7 @@ def choose_schedule(datasets: Sequence[xr.Dataset], candidates: Sequence[str],
             chosen = spec
             break
         errors = schedule_errors(datasets, schedule)
-        passed = _within(errors, tolerance)
+        passed = within_tolerance(errors, tolerance)
         rows.append({"schedule": spec, "passed": passed, **errors})
         if passed:
             chosen = spec

@@ -26,7 +26,7 @@ import numpy as np
 import xarray as xr
 
 from lcne.analysis.metrics import CONVENTIONS, finite_curves, stability_metrics
-from lcne.analysis.results_io import open_results
+from lcne.analysis.results_io import open_batch
 from lcne.analysis.schema import METHOD_DIM
 from lcne.analysis.vocabulary import SUMMARY_METRICS, metric
 
@@ -66,9 +66,7 @@ def rank_settings(paths: Iterable[Path], metric: str, keys: Sequence[str], conve
     sign = SELECTION_METRICS[metric]
     best: Dict[Tuple[str, str], tuple] = {}
     for p in paths:
-        ds = open_results(p)
-        if "config" in ds.dims:
-            ds = ds.isel(config=0)
+        ds = open_batch(p)
         cfg = json.loads(ds.attrs["config"])
         setting = {k: cfg[k] for k in keys}
         rename = (names or {}).get(str(p), {})

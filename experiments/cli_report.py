@@ -49,12 +49,9 @@ def register(subparsers) -> None:
 
 
 def _load(path):
-    from lcne.analysis.results_io import open_results
+    from lcne.analysis.results_io import open_batch
 
-    ds = open_results(path)
-    if "config" in ds.dims:  # sweep batch files carry a length-1 config dimension
-        ds = ds.isel(config=0)
-    return ds
+    return open_batch(path)
 
 
 def _cmd_report(args) -> int:

@@ -194,11 +194,13 @@ class RunConfig:
         _check_name("gain_target", self.gain_target, GAIN_TARGETS)
         _check_name("eval_split", self.eval_split, ("test", "validation"))
         _check_name("eval_tasks", self.eval_tasks, ("seen", "first"))
-        _check_name("eval_precision", self.eval_precision, ("fp32", "bf16"))
-        from lcne.experiments.eval_schedule import EvalSchedule, check_precision
+        from lcne.experiments.eval_schedule import PRECISIONS, EvalSchedule, check_precision
 
+        _check_name("eval_precision", self.eval_precision, PRECISIONS)
         EvalSchedule.parse(self.eval_schedule)  # one-line error naming eval_schedule and the grammar
-        _check_name("rotation", self.rotation, ("nearest", "bilinear"))
+        from lcne.experiments.transforms import ROTATION_MODES
+
+        _check_name("rotation", self.rotation, ROTATION_MODES)
         if self.eval_subset is not None:
             _positive_int("eval_subset", self.eval_subset)
         for group in ("lc_params", "uncertainty_params"):

@@ -23,7 +23,7 @@ from typing import Iterable, Optional, Sequence
 
 import torch
 
-__all__ = ["RunwiseOptimizer"]
+__all__ = ["RunwiseOptimizer", "contiguous_runs"]
 
 
 class RunwiseOptimizer:
@@ -120,15 +120,23 @@ class RunwiseOptimizer:
                     w.addcdiv_(m * (run_lr / (1 - b1**t)), denom, value=-1.0)
 
 
+def contiguous_runs(labels) -> list:
+    """Maximal ranges of equal consecutive labels: ``[(label, start, stop)]``.
+
+    >>> contiguous_runs(["sgd", "sgd", "adam", "sgd"])
+    [('sgd', 0, 2), ('adam', 2, 3), ('sgd', 3, 4)]
+    """
+    out = []
+    for r, label in enumerate(labels):
+        if out and out[-1][0] == label:
+            out[-1][2] = r + 1
+        else:
+            out.append([label, r, r + 1])
+    return [tuple(s) for s in out]
+
+
 def _segments(adam: torch.Tensor, momentum: torch.Tensor):
     """Maximal contiguous run ranges with one update rule: ``[(rule, start, stop)]``
     with rule ``"adam"``, ``"momentum"`` or ``"sgd"`` (momentum 0)."""
-    rules = ["adam" if a else ("sgd" if float(mu) == 0.0 else "momentum")
-             for a, mu in zip(adam.tolist(), momentum.tolist())]
-    out = []
-    for r, rule in enumerate(rules):
-        if out and out[-1][0] == rule:
-            out[-1][2] = r + 1
-        else:
-            out.append([rule, r, r + 1])
-    return [tuple(s) for s in out]
+    return contiguous_runs(["adam" if a else ("sgd" if float(mu) == 0.0 else "momentum")
+                            for a, mu in zip(adam.tolist(), momentum.tolist())])

@@ -27,13 +27,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lcne.experiments.eval_schedule import PRECISIONS
 from lcne.experiments.streams import JointTrainingStream
 from lcne.uncertainty import softmax_entropy
 
 __all__ = ["RunRecord", "train_joint", "evaluate", "EVAL_STATE_KEYS", "EVAL_PRECISIONS"]
 
-#: arithmetic of the evaluation forward passes (``train_joint(eval_precision=...)``)
-EVAL_PRECISIONS = ("fp32", "bf16")
+#: arithmetic of the evaluation forward passes (``train_joint(eval_precision=...)``): the
+#: one list, defined with the evaluation options in :mod:`lcne.experiments.eval_schedule`
+EVAL_PRECISIONS = PRECISIONS
 
 
 @dataclass
@@ -154,12 +156,9 @@ def evaluate(model, stream: JointTrainingStream, context: int, gain, device="cpu
             x, y = x_all[start:stop], y_all[start:stop]
         else:
             x, y = x_all[:, start:stop], y_all[:, start:stop]
-        if precision == "fp32":
+        with _precision_context(precision, device):
             logits = model(x, gain)  # (R, M, C)
-        else:
-            with _precision_context(precision, device):
-                logits = model(x, gain)
-            logits = logits.float()
+        logits = logits.float()  # bf16 logits back to float32; a no-op (same tensor) for fp32
         n_runs = logits.shape[0]
         correct = (logits.argmax(-1) == y).to(torch.float64)
         targets = y.repeat(n_runs) if subset is None else y.reshape(-1)
@@ -331,11 +330,8 @@ def train_joint(
             if eval_mask is None or eval_mask[t]:
                 k_eval = context if eval_tasks == "seen" else 1
                 with (weight_average.swap(model) if weight_average is not None else contextlib.nullcontext()):
-                    if subset is None and eval_precision == "fp32":  # exact mode: the original call
-                        a, l = evaluate(model, stream, k_eval, gain, device, eval_chunk, eval_cache)
-                    else:
-                        a, l = evaluate(model, stream, k_eval, gain, device, eval_chunk, eval_cache,
-                                        subset=subset, precision=eval_precision)
+                    a, l = evaluate(model, stream, k_eval, gain, device, eval_chunk, eval_cache,
+                                    subset=subset, precision=eval_precision)
                 acc[:, t, :k_eval] = a.cpu().numpy()
                 loss[:, t, :k_eval] = l.cpu().numpy()
             rec["gain"][:, t] = gain.cpu().numpy()

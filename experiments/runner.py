@@ -101,11 +101,8 @@ def plan_batches(cfg: RunConfig) -> List[List[str]]:
 
     The first batch holds every method that needs nothing from other runs (plus ``ngm``
     when a later method needs its gain traces); the second the methods derived from NGM.
-    Refuses bad ``method_params`` (:func:`lcne.experiments.methods.method_params`) before
-    any work starts.
+    (Bad ``method_params`` were refused by :meth:`RunConfig.validate` before this.)
     """
-    method_params(cfg.method_params, cfg.optimizers)
-
     def derived(m):
         return METHODS[m].needs_ngm_reference and not (m == "fixed-gain" and cfg.fixed_gain is not None)
 
@@ -223,12 +220,7 @@ def _train_batch(methods, cfg, stream, bar, reference=None) -> Tuple[Dict[str, R
     )
     out = {}
     for i, m in enumerate(methods):
-        sl = slice(i * len(seeds), (i + 1) * len(seeds))
-        out[m] = RunRecord(
-            record.accuracy[sl], record.loss[sl], record.gain[sl], record.entropy[sl],
-            record.drive[sl], record.train_loss[sl], {k: v[sl] for k, v in record.state.items()},
-            record.diverged_at[sl], record.lr_scale[sl],
-        )
+        out[m] = record.take(slice(i * len(seeds), (i + 1) * len(seeds)))
     # once per batch, outside the training loop; after it, so that parameters a front end
     # sets on its first call (the chance level of 'unexpected') are included. The front end
     # runs elementwise over the batch's runs; each method's entry describes its own seeds.

@@ -70,7 +70,7 @@ from lcne.experiments.errors import ConfigError
 
 __all__ = ["SweepSpec", "load_spec", "expand", "expand_named", "run_sweep", "run_batch", "parse_optimizer",
            "is_matched_control", "optimizer_grid", "optimizer_configs", "selection_record", "CONTROL_MODES",
-           "choose_test_schedules"]
+           "choose_test_schedules", "test_batches"]
 log = logging.getLogger(__name__)
 
 _RUN_KEYS = {f.name for f in fields(RunConfig)}
@@ -673,20 +673,30 @@ def selection_record(spec: SweepSpec, chosen: Dict[tuple, Dict]) -> Dict[str, Op
 def choose_test_schedules(spec: SweepSpec, tuning: Sequence[Tuple[RunConfig, Path]]) -> Dict[str, Dict]:
     """Per benchmark, the schedule rule of ``spec.test_schedule`` applied to its tuning
     batch files (:func:`lcne.analysis.schedule_rule.choose_schedule`)."""
-    from lcne.analysis.results_io import open_results
+    from lcne.analysis.results_io import open_batch
     from lcne.analysis.schedule_rule import choose_schedule
     from lcne.experiments.eval_schedule import parse_schedule
 
     candidates = [parse_schedule(c) for c in spec.test_schedule["candidates"]]
     out = {}
     for bench in spec.benchmarks:
-        datasets = []
-        for cfg, path in tuning:
-            if cfg.benchmark == bench:
-                ds = open_results(path)
-                datasets.append(ds.isel(config=0) if "config" in ds.dims else ds)
+        datasets = [open_batch(path) for cfg, path in tuning if cfg.benchmark == bench]
         out[bench] = choose_schedule(datasets, candidates, spec.test_schedule["tolerance"])
     return out
+
+
+def test_batches(spec: SweepSpec, chosen: Dict[tuple, Optional[Dict]],
+                 schedules: Optional[Dict[str, Dict]] = None) -> List[RunConfig]:
+    """The test phase's batches: every optimizer at its ``chosen`` setting
+    (``{(benchmark, optimizer): setting}``, as :func:`select_settings` gives it or as
+    ``selection.json`` records it), matched controls beside NGM, and, with ``schedules``
+    (:func:`choose_test_schedules` / ``schedule.json``), each benchmark's chosen evaluation
+    schedule."""
+    final = expand(spec, eval_split="test", only=chosen, phase="test")
+    for cfg in final if schedules else ():
+        cfg.eval_schedule = schedules[cfg.benchmark]["chosen"]
+        cfg.validate()
+    return final
 
 
 def run_sweep(spec: SweepSpec, scheduler: Optional[str] = None, use_dask: bool = True,
@@ -736,11 +746,7 @@ def run_sweep(spec: SweepSpec, scheduler: Optional[str] = None, use_dask: bool =
         if phase == "tuning":
             summary["batches"] = []
             return summary
-        final = expand(spec, eval_split="test", only=chosen, phase="test")
-        if schedules:
-            for cfg in final:
-                cfg.eval_schedule = schedules[cfg.benchmark]["chosen"]
-                cfg.validate()
+        final = test_batches(spec, chosen, schedules)
     else:
         final = expand(spec)
     summary["batches"] = [str(p) for p in _execute(final, out, scheduler, use_dask, workers, progress)]

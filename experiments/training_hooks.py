@@ -26,21 +26,14 @@ from typing import Iterator, List, Sequence, Tuple
 import torch
 
 from lcne.experiments.errors import ConfigError
+from lcne.experiments.optim import contiguous_runs
 
 __all__ = ["WeightEMA", "RewarmSchedule", "run_segments"]
 
 
 def run_segments(mask) -> List[Tuple[int, int]]:
     """Maximal contiguous ranges ``[(start, stop)]`` of the True entries of a run mask."""
-    out: List[List[int]] = []
-    for r, on in enumerate(torch.as_tensor(mask, dtype=torch.bool).tolist()):
-        if not on:
-            continue
-        if out and out[-1][1] == r:
-            out[-1][1] = r + 1
-        else:
-            out.append([r, r + 1])
-    return [(a, b) for a, b in out]
+    return [(a, b) for on, a, b in contiguous_runs(torch.as_tensor(mask, dtype=torch.bool).tolist()) if on]
 
 
 def _run_tensors(model: torch.nn.Module, n_runs: int):

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lcne.analysis.eval_exactness import schedule_exactness
-from lcne.analysis.results_io import open_results, results_files
-from lcne.analysis.schedule_rule import DEFAULT_TOLERANCE, schedule_errors
+from lcne.analysis.results_io import open_batch, results_files
+from lcne.analysis.schedule_rule import schedule_errors, within_tolerance
 from lcne.experiments.eval_schedule import parse_schedule
 
 CANDIDATES = ["switch:50/10", "switch:100/10", "switch:100/5"]
@@ -32,8 +31,7 @@ def main(argv=None) -> int:
     by_bench = defaultdict(list)
     paths = [f for r in args.results for f in (results_files(r) if Path(r).is_dir() else [Path(r)])]
     for path in paths:
-        ds = open_results(path)
-        ds = ds.isel(config=0) if "config" in ds.dims else ds
+        ds = open_batch(path)
         if "evaluated" in ds and not bool(np.all(ds["evaluated"].values)):
             continue  # not full density
         by_bench[ds.attrs["benchmark"]].append(ds)
@@ -44,16 +42,10 @@ def main(argv=None) -> int:
         for spec in args.schedules.split(","):
             sched = parse_schedule(spec)
             e = schedule_errors(by_bench[bench], sched)
-            hits = [float(schedule_exactness(ds, sched).summary.loc["M_k hit", "mean_abs_error"])
-                    for ds in by_bench[bench]]
-            runs = [len(schedule_exactness(ds, sched).runs) for ds in by_bench[bench]]
-            hit = float(np.average(hits, weights=runs))
-            ok = e["avg_sg"] <= DEFAULT_TOLERANCE["avg_sg"] and all(
-                e[c] <= DEFAULT_TOLERANCE["accuracy"] for c in e if c not in ("avg_sg", "n_runs", "fraction"))
             print(f"| {bench} | {spec} | {e['fraction'] * 100:.0f} % | {e['n_runs']} | {e['avg_sg']:.4f} "
                   f"| {e['avg_min_acc_code'] * 100:.2f} / {e['avg_min_acc_after_first'] * 100:.2f} "
                   f"| {e['wc_acc_code'] * 100:.2f} / {e['wc_acc_after_first'] * 100:.2f} | {e['avg_acc'] * 100:.2f} "
-                  f"| {hit * 100:.0f} % | {'accepted' if ok else 'rejected'} |")
+                  f"| {e['m_hit'] * 100:.0f} % | {'accepted' if within_tolerance(e) else 'rejected'} |")
     return 0
 
 

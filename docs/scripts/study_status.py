@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from lcne.experiments.sweep import batch_path, expand, load_spec
+from lcne.experiments.sweep import batch_path, expand, load_spec, test_batches
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ["experiments/studies/study_mnist.yaml", "experiments/studies/study_fashion.yaml"]
@@ -26,13 +26,9 @@ def status_lines():
         phases = [("tuning", tuning, out / "tuning")]
         if (out / "selection.json").exists():
             chosen = {tuple(k.split("/", 1)): v for k, v in json.loads((out / "selection.json").read_text()).items()}
-            test = expand(spec, eval_split="test", only=chosen, phase="test")
             sched = out / "schedule.json"
-            if sched.exists():
-                schedules = json.loads(sched.read_text())
-                for cfg in test:
-                    cfg.eval_schedule = schedules[cfg.benchmark]["chosen"]
-            phases.append(("test", test, out))
+            schedules = json.loads(sched.read_text()) if sched.exists() else None
+            phases.append(("test", test_batches(spec, chosen, schedules), out))
         else:
             phases.append(("test", None, out))
         for phase, batches, root in phases:
